@@ -1,0 +1,9 @@
+#pragma once
+#include "descent/core/allocator.hpp"
+#include "descent/core/dtype.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/ops.hpp"
+#include "descent/core/rng.hpp"
+#include "descent/core/shape.hpp"
+#include "descent/core/tensor.hpp"
+#include "descent/core/thread_pool.hpp"
