@@ -60,9 +60,9 @@ double log_expected_improvement(double mean, double sd, double best) {
   if (sd <= 0) return best > mean ? std::log(best - mean) : -std::numeric_limits<double>::infinity();
   const double z = (best - mean) / sd;
   if (z > -6.0) return std::log(sd) + std::log(std::max(z * normal_cdf(z) + normal_pdf(z), 1e-300));
-  // z Phi(z) + phi(z) = phi(z) (1/z^2 - 3/z^4 + 15/z^6 - ...) as z -> -inf (Mills ratio).
+  // z Phi(z) + phi(z) = phi(z) (1/z^2 - 3/z^4 + 15/z^6 - 105/z^8 ...) as z -> -inf (Mills ratio).
   const double z2 = z * z;
-  return std::log(sd) - 0.5 * z2 + std::log(kInvSqrt2Pi) + std::log(1.0 / z2 - 3.0 / (z2 * z2) + 15.0 / (z2 * z2 * z2));
+  return std::log(sd) - 0.5 * z2 + std::log(kInvSqrt2Pi) + std::log(1.0 / z2 - 3.0 / (z2 * z2) + 15.0 / (z2 * z2 * z2) - 105.0 / (z2 * z2 * z2 * z2));
 }
 
 double expected_improvement_monte_carlo(const GaussianProcess& gp, const Vector& x, double best, int samples,
