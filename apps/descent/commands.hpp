@@ -7,5 +7,9 @@ namespace descent::cli {
 // Adds `descent demo`: gradient and Hessian-vector product of an MLP loss, checked
 // against finite differences (the foundation's smallest honest demo).
 void register_demo(CLI::App& app);
+// `descent optimize`: black-box minimization of a benchmark or an external command.
+void register_optimize(CLI::App& app);
+// `descent experiment list|run`: the seed claims as self-checking experiments.
+void register_experiment(CLI::App& app);
 
 }  // namespace descent::cli

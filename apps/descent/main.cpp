@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "descent 0.1.0");
   descent::cli::register_demo(app);
+  descent::cli::register_optimize(app);
+  descent::cli::register_experiment(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

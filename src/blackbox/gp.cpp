@@ -238,14 +238,16 @@ Matrix GaussianProcess::sample_posterior(const Matrix& Xs, int samples, Rng& rng
   Vector mean, var;
   predict(Xs, mean, var);
   const Matrix S = posterior_covariance(Xs);
-  double jitter = 1e-10 * std::max(1.0, S.diagonal().maxCoeff());
+  // Jitter only when the factorization needs it: it would inflate tiny variances (near
+  // queried points) and bias what the samples estimate.
+  double jitter = 0.0;
   Eigen::LLT<Matrix> llt;
-  for (int attempt = 0; attempt < 10; ++attempt) {
+  for (int attempt = 0; attempt < 12; ++attempt) {
     Matrix Sj = S;
     Sj.diagonal().array() += jitter;
     llt.compute(Sj);
     if (llt.info() == Eigen::Success) break;
-    jitter *= 10.0;
+    jitter = jitter == 0.0 ? 1e-12 * std::max(1.0, S.diagonal().maxCoeff()) : jitter * 10.0;
   }
   DESCENT_CHECK(llt.info() == Eigen::Success, Error, "gaussian process: posterior covariance is not PSD");
   Matrix Z(m, samples);
