@@ -102,9 +102,11 @@ set style fill solid 0.8
 set boxwidth 0.9
 set key top left
 set output '{out}/cmaes_evaluations.png'
+set yrange [0:*]
 set title 'CMA-ES 10-D, median evaluations to f-f*<=1e-8 (15 seeds)'
 plot '{dat}' using 3:xtic(2) title 'descent', '' using 4 title 'python3-cmaes'
 set output '{out}/cmaes_time.png'
+set yrange [*:*]
 set logscale y
 set title 'ask+tell time per generation (microseconds, 1 thread)'
 plot '{dat}' using 5:xtic(2) title 'descent', '' using 6 title 'python3-cmaes'
