@@ -1,0 +1,146 @@
+#include "descent/nn/objective.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "descent/autodiff/autodiff.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/ops.hpp"
+
+namespace descent::nn {
+
+void gather_rows(const Tensor& x, std::span<const int64_t> indices, Tensor& out) {
+  const int64_t n = x.dim(0), b = static_cast<int64_t>(indices.size());
+  Shape shape = x.shape();
+  shape[0] = b;
+  if (!out.defined() || !(out.shape() == shape) || out.dtype() != x.dtype()) out = Tensor::empty(shape, x.dtype());
+  const size_t row_bytes = x.nbytes() / static_cast<size_t>(std::max<int64_t>(n, 1));
+  const char* src = static_cast<const char*>(x.raw());
+  char* dst = static_cast<char*>(out.raw());
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t r = indices[static_cast<size_t>(i)];
+    DESCENT_CHECK(r >= 0 && r < n, InputError, "gather_rows: index {} is outside [0, {})", r, n);
+    std::memcpy(dst + static_cast<size_t>(i) * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
+  }
+}
+
+ModelObjective::ModelObjective(Model& model, Loss loss, Tensor inputs, Tensor targets, int64_t chunk_size)
+    : model_(model), loss_(loss), inputs_(std::move(inputs)), targets_(std::move(targets)), chunk_size_(chunk_size) {
+  DESCENT_CHECK(inputs_.defined() && inputs_.rank() >= 1 && inputs_.dim(0) > 0, InputError,
+                "ModelObjective: needs at least one example");
+  DESCENT_CHECK(targets_.defined() && targets_.dim(0) == inputs_.dim(0), InputError,
+                "ModelObjective: {} inputs but {} targets", inputs_.dim(0), targets_.defined() ? targets_.dim(0) : 0);
+  DESCENT_CHECK(inputs_.dtype() == model_.dtype(), InputError,
+                "ModelObjective: inputs are {} but the model's parameters are {}", dtype_name(inputs_.dtype()),
+                dtype_name(model_.dtype()));
+  DESCENT_CHECK(chunk_size_ > 0, InputError, "ModelObjective: chunk size must be positive, got {}", chunk_size_);
+}
+
+double ModelObjective::accumulate(const Tensor& theta, const Tensor& x, const Tensor& y, double weight,
+                                  Tensor* gradient) {
+  const std::vector<Tensor> views = model_.parameter_views(theta);
+  std::vector<Var> params;
+  params.reserve(views.size());
+  const bool want_grad = gradient != nullptr;
+  for (const Tensor& t : views) params.emplace_back(t, want_grad);
+  ForwardContext ctx{training_, rng_};
+  std::optional<NoGradGuard> no_grad;
+  if (!want_grad) no_grad.emplace();
+  Var total = sum(per_example_loss(loss_, model_.forward(Var(x), params, ctx), y));
+  const double value = total.item();
+  if (want_grad) {
+    const VarList grads = grad(total * weight, params);
+    const std::vector<Tensor> out = model_.parameter_views(*gradient);
+    for (size_t i = 0; i < grads.size(); ++i) {
+      Tensor dst = out[i];
+      axpy(dst, 1.0, grads[i].value());
+    }
+  }
+  return value;
+}
+
+double ModelObjective::value(const Tensor& theta) {
+  const int64_t n = num_examples();
+  double total = 0.0;
+  for (int64_t begin = 0; begin < n; begin += chunk_size_) {
+    const int64_t end = std::min(n, begin + chunk_size_);
+    total += accumulate(theta, inputs_.rows(begin, end), targets_.rows(begin, end), 1.0, nullptr);
+  }
+  return total / static_cast<double>(n);
+}
+
+double ModelObjective::value_and_gradient(const Tensor& theta, Tensor& gradient) {
+  const int64_t n = num_examples();
+  gradient.fill(0.0);
+  double total = 0.0;
+  for (int64_t begin = 0; begin < n; begin += chunk_size_) {
+    const int64_t end = std::min(n, begin + chunk_size_);
+    total += accumulate(theta, inputs_.rows(begin, end), targets_.rows(begin, end), 1.0 / static_cast<double>(n),
+                        &gradient);
+  }
+  return total / static_cast<double>(n);
+}
+
+void ModelObjective::gather_batch(std::span<const int64_t> indices) {
+  DESCENT_CHECK(!indices.empty(), InputError, "ModelObjective: a batch needs at least one example");
+  gather_rows(inputs_, indices, batch_x_);
+  gather_rows(targets_, indices, batch_y_);
+}
+
+double ModelObjective::batch_value_and_gradient(const Tensor& theta, std::span<const int64_t> indices,
+                                                Tensor& gradient) {
+  gather_batch(indices);
+  gradient.fill(0.0);
+  const double b = static_cast<double>(indices.size());
+  return accumulate(theta, batch_x_, batch_y_, 1.0 / b, &gradient) / b;
+}
+
+void ModelObjective::hessian_vector_product(const Tensor& theta, const Tensor& v, Tensor& hv) {
+  const int64_t n = num_examples();
+  hv.fill(0.0);
+  const std::vector<Tensor> out = model_.parameter_views(hv);
+  const std::vector<Tensor> primals = model_.parameter_views(theta);
+  const std::vector<Tensor> tangents = model_.parameter_views(v);
+  for (int64_t begin = 0; begin < n; begin += chunk_size_) {
+    const int64_t end = std::min(n, begin + chunk_size_);
+    const Tensor x = inputs_.rows(begin, end), y = targets_.rows(begin, end);
+    const double weight = 1.0 / static_cast<double>(n);
+    auto f = [&](const VarList& params) {
+      ForwardContext ctx{false, nullptr};
+      return sum(per_example_loss(loss_, model_.forward(Var(x), params, ctx), y)) * weight;
+    };
+    const std::vector<Tensor> chunk_hv = descent::hessian_vector_product(f, primals, tangents);
+    for (size_t i = 0; i < out.size(); ++i) {
+      Tensor dst = out[i];
+      axpy(dst, 1.0, chunk_hv[i]);
+    }
+  }
+}
+
+void ModelObjective::per_example_gradients(const Tensor& theta, std::span<const int64_t> indices, Tensor& gradients) {
+  Objective::per_example_gradients(theta, indices, gradients);
+}
+
+ModelObjective::Evaluation ModelObjective::evaluate(const Tensor& theta) {
+  const int64_t n = num_examples();
+  NoGradGuard no_grad;
+  std::vector<Var> params;
+  for (const Tensor& t : model_.parameter_views(theta)) params.emplace_back(t);
+  Evaluation e;
+  e.examples = n;
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < n; begin += chunk_size_) {
+    const int64_t end = std::min(n, begin + chunk_size_);
+    const Tensor x = inputs_.rows(begin, end), y = targets_.rows(begin, end);
+    ForwardContext ctx{false, nullptr};
+    Var out = model_.forward(Var(x), params, ctx);
+    e.loss += sum(per_example_loss(loss_, out, y)).item();
+    correct += count_correct(out.value(), y);
+  }
+  e.loss /= static_cast<double>(n);
+  e.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  return e;
+}
+
+}  // namespace descent::nn
