@@ -1,0 +1,216 @@
+#include "descent/optim/optimizers.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "checks.hpp"
+#include "descent/core/error.hpp"
+
+namespace descent::optim {
+
+using detail::check_decay;
+using detail::check_nonnegative;
+using detail::check_positive;
+
+namespace {
+
+// A named optimizer whose init/update are its chain's and whose step is one fused pass.
+// The fused kernels repeat the chain's floating-point operations in the same order; they may
+// differ only where the compiler contracts a·b + c into an FMA (tests/optim/test_transforms.cpp,
+// FusedAgainstChain, checks agreement to rounding over many steps).
+class Fused : public Transform {
+ public:
+  Fused(std::string name, GradientTransformation chain) : name_(std::move(name)), chain_(std::move(chain)) {}
+  std::string name() const override { return name_; }
+  State init(const Tensor& params) const override { return chain_.impl().init(params); }
+  void update(Tensor& u, State& s, const Tensor& params) const override { chain_.impl().update(u, s, params); }
+
+ protected:
+  static void advance(State& s) {
+    ++s.step;
+    for (auto& [n, c] : s.children) ++c.step;
+  }
+
+ private:
+  std::string name_;
+  GradientTransformation chain_;
+};
+
+class FusedSgd final : public Fused {
+ public:
+  FusedSgd(std::string name, GradientTransformation chain, Schedule lr, double momentum, bool nesterov,
+           double weight_decay, int lr_index, int trace_index)
+      : Fused(std::move(name), std::move(chain)), lr_(std::move(lr)), mu_(momentum), wd_(weight_decay),
+        nesterov_(nesterov), lr_index_(lr_index), trace_index_(trace_index) {}
+
+  void step(Tensor& params, Tensor& grads, State& s) const override {
+    const double rate = lr_(s.children[lr_index_].second.step);
+    DESCENT_CHECK(std::isfinite(rate), InputError, "sgd: the schedule gave {} at step {}", rate, s.step);
+    dispatch_floating(params.dtype(), "sgd", [&](auto zero) {
+      using T = decltype(zero);
+      T* p = params.data<T>();
+      const T* g = grads.data<T>();
+      const int64_t n = params.numel();
+      const T neg_lr = static_cast<T>(-rate), wd = static_cast<T>(wd_), mu = static_cast<T>(mu_);
+      if (trace_index_ < 0) {
+        for (int64_t i = 0; i < n; ++i) {
+          const T d = wd_ != 0.0 ? g[i] + wd * p[i] : g[i];
+          p[i] += d * neg_lr;
+        }
+        return;
+      }
+      T* b = s.children[trace_index_].second.tensor("trace").data<T>();
+      for (int64_t i = 0; i < n; ++i) {
+        const T d = wd_ != 0.0 ? g[i] + wd * p[i] : g[i];
+        b[i] = mu * b[i] + d;
+        const T out = nesterov_ ? d + mu * b[i] : b[i];
+        p[i] += out * neg_lr;
+      }
+    });
+    advance(s);
+  }
+
+ private:
+  Schedule lr_;
+  double mu_, wd_;
+  bool nesterov_;
+  int lr_index_, trace_index_;
+};
+
+class FusedAdam final : public Fused {
+ public:
+  FusedAdam(std::string name, GradientTransformation chain, Schedule lr, double b1, double b2, double eps,
+            double coupled_wd, double decoupled_wd, int adam_index, int lr_index)
+      : Fused(std::move(name), std::move(chain)), lr_(std::move(lr)), b1_(b1), b2_(b2), eps_(eps),
+        coupled_(coupled_wd), decoupled_(decoupled_wd), adam_index_(adam_index), lr_index_(lr_index) {}
+
+  void step(Tensor& params, Tensor& grads, State& s) const override {
+    const double rate = lr_(s.children[lr_index_].second.step);
+    DESCENT_CHECK(std::isfinite(rate), InputError, "{}: the schedule gave {} at step {}", name(), rate, s.step);
+    State& a = s.children[adam_index_].second;
+    const double t = static_cast<double>(a.step + 1);
+    dispatch_floating(params.dtype(), "adam", [&](auto zero) {
+      using T = decltype(zero);
+      T* p = params.data<T>();
+      const T* g = grads.data<T>();
+      T* m = a.tensor("mu").data<T>();
+      T* v = a.tensor("nu").data<T>();
+      const int64_t n = params.numel();
+      // Same constants and expression as scale_by_adam (transform.cpp).
+      const T b1 = static_cast<T>(b1_), b2 = static_cast<T>(b2_), eps = static_cast<T>(eps_);
+      const T one_b1 = static_cast<T>(1.0 - b1_), one_b2 = static_cast<T>(1.0 - b2_);
+      const T c1 = static_cast<T>(1.0 / (1.0 - std::pow(b1_, t)));
+      const T c2 = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(b2_, t)));
+      const T neg_lr = static_cast<T>(-rate), cwd = static_cast<T>(coupled_), dwd = static_cast<T>(decoupled_);
+      const bool has_c = coupled_ != 0.0, has_d = decoupled_ != 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const T gi = has_c ? g[i] + cwd * p[i] : g[i];
+        const T mi = b1 * m[i] + one_b1 * gi;
+        const T vi = b2 * v[i] + one_b2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        T d = (mi * c1) / (std::sqrt(vi) * c2 + eps);
+        if (has_d) d = d + dwd * p[i];
+        p[i] += d * neg_lr;
+      }
+    });
+    advance(s);
+  }
+
+ private:
+  Schedule lr_;
+  double b1_, b2_, eps_, coupled_, decoupled_;
+  int adam_index_, lr_index_;
+};
+
+std::string rate_text(const Schedule& s) { return s.description(); }
+
+}  // namespace
+
+GradientTransformation sgd(Schedule lr, double momentum, bool nesterov, double weight_decay) {
+  check_decay("sgd", "momentum", momentum);
+  check_nonnegative("sgd", "weight_decay", weight_decay);
+  DESCENT_CHECK(!nesterov || momentum > 0.0, InputError, "sgd: nesterov needs momentum > 0, got momentum = {}",
+                momentum);
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  int trace_index = -1;
+  if (momentum != 0.0) {
+    trace_index = static_cast<int>(links.size());
+    links.push_back(trace(momentum, nesterov));
+  }
+  const int lr_index = static_cast<int>(links.size());
+  links.push_back(scale_by_learning_rate(lr));
+  return GradientTransformation(std::make_shared<const FusedSgd>(
+      fmt::format("sgd(lr={}, momentum={}{}, weight_decay={})", rate_text(lr), momentum,
+                  nesterov ? ", nesterov" : "", weight_decay),
+      chain(std::move(links)), lr, momentum, nesterov, weight_decay, lr_index, trace_index));
+}
+
+GradientTransformation damped_momentum(Schedule lr, double momentum, bool nesterov) {
+  check_decay("damped_momentum", "momentum", momentum);
+  return chain(scale_by_learning_rate(std::move(lr)), trace(momentum, nesterov, /*damped=*/true));
+}
+
+namespace {
+GradientTransformation adam_like(const char* who, Schedule lr, double b1, double b2, double eps, double coupled,
+                                 double decoupled) {
+  check_decay(who, "b1", b1);
+  check_decay(who, "b2", b2);
+  check_positive(who, "eps", eps);
+  check_nonnegative(who, "weight_decay", coupled + decoupled);
+  std::vector<GradientTransformation> links;
+  if (coupled != 0.0) links.push_back(add_decayed_weights(coupled));
+  const int adam_index = static_cast<int>(links.size());
+  links.push_back(scale_by_adam(b1, b2, eps));
+  if (decoupled != 0.0) links.push_back(add_decayed_weights(decoupled));
+  const int lr_index = static_cast<int>(links.size());
+  links.push_back(scale_by_learning_rate(lr));
+  return GradientTransformation(std::make_shared<const FusedAdam>(
+      fmt::format("{}(lr={}, b1={}, b2={}, eps={}, weight_decay={})", who, rate_text(lr), b1, b2, eps,
+                  coupled + decoupled),
+      chain(std::move(links)), lr, b1, b2, eps, coupled, decoupled, adam_index, lr_index));
+}
+}  // namespace
+
+GradientTransformation adam(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+  check_nonnegative("adam", "weight_decay", weight_decay);
+  return adam_like("adam", std::move(lr), b1, b2, eps, weight_decay, 0.0);
+}
+
+GradientTransformation adamw(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+  check_nonnegative("adamw", "weight_decay", weight_decay);
+  return adam_like("adamw", std::move(lr), b1, b2, eps, 0.0, weight_decay);
+}
+
+GradientTransformation adagrad(Schedule lr, double eps, double initial_accumulator, double weight_decay) {
+  check_nonnegative("adagrad", "weight_decay", weight_decay);
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(scale_by_rss(initial_accumulator, eps));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+
+GradientTransformation rmsprop(Schedule lr, double alpha, double eps, double momentum, bool centered,
+                               double weight_decay) {
+  check_nonnegative("rmsprop", "weight_decay", weight_decay);
+  check_decay("rmsprop", "momentum", momentum);
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(scale_by_rms(alpha, eps, centered));
+  if (momentum != 0.0) links.push_back(trace(momentum));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+
+GradientTransformation full_matrix_adagrad(Schedule lr, double eps) {
+  return chain(scale_by_full_matrix_adagrad(eps), scale_by_learning_rate(std::move(lr)));
+}
+
+GradientTransformation preconditioned_sgd(Schedule lr, Tensor preconditioner) {
+  return chain(precondition(std::move(preconditioner)), scale_by_learning_rate(std::move(lr)));
+}
+
+}  // namespace descent::optim
