@@ -1,0 +1,299 @@
+// Sinkhorn's iterations (Murphy §6.8, eqs. 6.216–6.217). Both solvers run the same scaling
+// loop on a kernel matrix; the log-domain one keeps that kernel's entries near the plan's
+// scale by absorbing the scalings into its potentials (Schmitzer 2019), so it needs one
+// exp per entry only when the kernel is rebuilt, not one per entry per iteration as a
+// log-sum-exp update would, and gives the same fixed point stably.
+#include "descent/transport/sinkhorn.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "descent/core/error.hpp"
+#include "descent/core/ops.hpp"
+#include "descent/transport/cost.hpp"
+#include "fast_exp.hpp"
+
+namespace descent::transport {
+namespace {
+
+struct Problem {
+  Tensor a, b, C;
+  int64_t n = 0, m = 0;
+  double mass = 0.0;
+};
+
+Problem checked_problem(const Tensor& a, const Tensor& b, const Tensor& C, const SinkhornOptions& o, const char* who) {
+  DESCENT_CHECK(std::isfinite(o.epsilon) && o.epsilon > 0, InputError, "{}: epsilon = {} must be positive", who,
+                o.epsilon);
+  DESCENT_CHECK(o.tolerance >= 0 && o.max_iterations > 0, InputError,
+                "{}: tolerance ({}) must be >= 0 and max_iterations ({}) positive", who, o.tolerance, o.max_iterations);
+  DESCENT_CHECK(C.defined() && C.rank() == 2, InputError, "{}: expected an [n, m] cost matrix, got {}", who,
+                C.defined() ? C.shape().str() : "none");
+  Problem p;
+  p.n = C.dim(0);
+  p.m = C.dim(1);
+  p.a = checked_weights(a, p.n, "a (source weights)");
+  p.b = balanced_second_marginal(p.a, checked_weights(b, p.m, "b (target weights)"), o.marginal_tolerance);
+  p.C = C.dtype() == DType::f64 ? C : C.astype(DType::f64);
+  check_cost(p.C, p.n, p.m);
+  p.mass = sum_all(p.a);
+  return p;
+}
+
+// Buffers of the scaling loop, allocated once per solve.
+struct Scalings {
+  std::vector<double> u, v, u_next, column_sums;
+  Scalings(int64_t n, int64_t m) : u(n, 1.0), v(m, 1.0), u_next(n), column_sums(m) {}
+};
+
+enum class Stop { converged, iteration_limit, absorb };
+
+struct ScalingOutcome {
+  Stop stop;
+  double marginal_error;
+};
+
+// v <- b / (Kᵀ u): makes the column marginal of diag(u) K diag(v) exact.
+void update_v(const double* K, const double* b, int64_t n, int64_t m, Scalings& s) {
+  std::fill(s.column_sums.begin(), s.column_sums.end(), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    if (s.u[i] != 0.0) cblas_daxpy(int(m), s.u[i], K + i * m, 1, s.column_sums.data(), 1);
+  for (int64_t j = 0; j < m; ++j) s.v[j] = b[j] == 0.0 ? 0.0 : b[j] / s.column_sums[j];
+}
+
+bool outside(const std::vector<double>& x, double threshold) {
+  const double lo = 1.0 / threshold;
+  for (double t : x)
+    if (t != 0.0 && (t > threshold || t < lo)) return true;
+  return false;
+}
+
+// Alternating updates u <- a / (K v), v <- b / (Kᵀ u) in one pass over K per iteration:
+// row i gives (K v)_i, hence u_i, and while it is still in cache adds u_i K_i. into Kᵀ u.
+// The same pass measures the row marginal error of the previous (u, v), whose columns are
+// exact; when that error is small enough, the measured (u, v) is kept.
+ScalingOutcome scale(const double* K, const double* a, const double* b, int64_t n, int64_t m, Scalings& s,
+                     double tolerance, int64_t& iterations, int64_t max_iterations, double absorb_threshold,
+                     const char* who) {
+  update_v(K, b, n, m, s);
+  for (;;) {
+    std::fill(s.column_sums.begin(), s.column_sums.end(), 0.0);
+    double error = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double* Ki = K + i * m;
+      const double Kv = cblas_ddot(int(m), Ki, 1, s.v.data(), 1);
+      error += std::abs(s.u[i] * Kv - a[i]);
+      if (a[i] == 0.0) {
+        s.u_next[i] = 0.0;
+        continue;
+      }
+      if (!(Kv > 0.0) || !std::isfinite(Kv))
+        fail<NonFiniteError>("{}: row {} of the kernel sums to {} (ε too small for exp(-C/ε) in double precision); "
+                             "use the log-domain solver (sinkhorn_log / --method sinkhorn-log) or a larger ε",
+                             who, i, Kv);
+      s.u_next[i] = a[i] / Kv;
+      cblas_daxpy(int(m), s.u_next[i], Ki, 1, s.column_sums.data(), 1);
+    }
+    if (error <= tolerance) return {Stop::converged, error};
+    if (iterations >= max_iterations) return {Stop::iteration_limit, error};
+    std::swap(s.u, s.u_next);
+    for (int64_t j = 0; j < m; ++j) {
+      s.v[j] = b[j] == 0.0 ? 0.0 : b[j] / s.column_sums[j];
+      if (!std::isfinite(s.v[j]))
+        fail<NonFiniteError>("{}: column {} of the kernel sums to {} (ε too small for exp(-C/ε) in double "
+                             "precision); use the log-domain solver or a larger ε",
+                             who, j, s.column_sums[j]);
+    }
+    ++iterations;
+    if (absorb_threshold < INFINITY && (outside(s.u, absorb_threshold) || outside(s.v, absorb_threshold)))
+      return {Stop::absorb, error};
+  }
+}
+
+// K_ij = exp((alpha_i + beta_j - C_ij) / eps).
+void build_kernel(std::vector<double>& K, const double* C, const std::vector<double>& alpha,
+                  const std::vector<double>& beta, int64_t n, int64_t m, double eps) {
+  const double inv = 1.0 / eps;
+  const double* bj = beta.data();
+  for (int64_t i = 0; i < n; ++i) {
+    const double* Ci = C + i * m;
+    double* Ki = K.data() + i * m;
+    const double ai = alpha[i];
+    for (int64_t j = 0; j < m; ++j) Ki[j] = detail::fast_exp((ai + bj[j] - Ci[j]) * inv);
+  }
+}
+
+// Plan, costs and potentials from the kernel potentials (alpha, beta) and scalings (u, v):
+// f = alpha + ε log u - ε log a. A zero-weight point has no scaling; its potential is the
+// smoothed c-transform of the other side's (the value the next update would give it).
+SinkhornResult finish(const Problem& p, const std::vector<double>& K, const std::vector<double>& alpha,
+                      const std::vector<double>& beta, const Scalings& s, double eps, ScalingOutcome outcome,
+                      int64_t iterations) {
+  const int64_t n = p.n, m = p.m;
+  const double *a = p.a.data<double>(), *b = p.b.data<double>(), *C = p.C.data<double>();
+  SinkhornResult r;
+  r.plan = Tensor::empty({n, m}, DType::f64);
+  double* P = r.plan.data<double>();
+  double cost = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double ui = s.u[i];
+    double row_cost = 0.0;
+    for (int64_t j = 0; j < m; ++j) {
+      const double pij = ui * K[i * m + j] * s.v[j];
+      P[i * m + j] = pij;
+      row_cost += pij * C[i * m + j];
+    }
+    cost += row_cost;
+  }
+  r.cost = cost;
+  r.f = Tensor::empty({n}, DType::f64);
+  r.g = Tensor::empty({m}, DType::f64);
+  double* f = r.f.data<double>();
+  double* g = r.g.data<double>();
+  for (int64_t j = 0; j < m; ++j) g[j] = b[j] > 0 ? beta[j] + eps * (std::log(s.v[j]) - std::log(b[j])) : 0.0;
+  for (int64_t i = 0; i < n; ++i) f[i] = a[i] > 0 ? alpha[i] + eps * (std::log(s.u[i]) - std::log(a[i])) : 0.0;
+  auto softmin = [eps](int64_t len, auto&& exponent, auto&& weight) {  // -ε log Σ_k w_k e^{x_k}
+    double top = -INFINITY;
+    for (int64_t k = 0; k < len; ++k)
+      if (weight(k) > 0) top = std::max(top, exponent(k));
+    double acc = 0.0;
+    for (int64_t k = 0; k < len; ++k)
+      if (weight(k) > 0) acc += weight(k) * std::exp(exponent(k) - top);
+    return -eps * (top + std::log(acc));
+  };
+  for (int64_t j = 0; j < m; ++j)
+    if (b[j] == 0)
+      g[j] = softmin(n, [&](int64_t i) { return (f[i] - C[i * m + j]) / eps; }, [&](int64_t i) { return a[i]; });
+  for (int64_t i = 0; i < n; ++i)
+    if (a[i] == 0)
+      f[i] = softmin(m, [&](int64_t j) { return (g[j] - C[i * m + j]) / eps; }, [&](int64_t j) { return b[j]; });
+  r.objective = dot(r.f, p.a) + dot(r.g, p.b);
+  r.marginal_error = outcome.marginal_error;
+  r.iterations = iterations;
+  r.converged = outcome.stop == Stop::converged;
+  return r;
+}
+
+}  // namespace
+
+SinkhornResult sinkhorn(const Tensor& a, const Tensor& b, const Tensor& C, const SinkhornOptions& o) {
+  const Problem p = checked_problem(a, b, C, o, "sinkhorn");
+  const int64_t n = p.n, m = p.m;
+  std::vector<double> K(size_t(n * m)), alpha(n, 0.0), beta(m, 0.0);
+  build_kernel(K, p.C.data<double>(), alpha, beta, n, m, o.epsilon);  // K = e^{-C/ε}
+  Scalings s(n, m);
+  const double* ap = p.a.data<double>();
+  for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
+  int64_t iterations = 0;
+  const ScalingOutcome outcome = scale(K.data(), ap, p.b.data<double>(), n, m, s, o.tolerance, iterations,
+                                       o.max_iterations, INFINITY, "sinkhorn");
+  return finish(p, K, alpha, beta, s, o.epsilon, outcome, iterations);
+}
+
+SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, const SinkhornOptions& o) {
+  const Problem p = checked_problem(a, b, C, o, "sinkhorn_log");
+  DESCENT_CHECK(o.absorb_threshold > 1.0, InputError, "sinkhorn_log: absorb_threshold = {} must exceed 1",
+                o.absorb_threshold);
+  DESCENT_CHECK(!o.epsilon_scaling || (o.scaling_factor > 0 && o.scaling_factor < 1), InputError,
+                "sinkhorn_log: scaling_factor = {} must lie in (0, 1)", o.scaling_factor);
+  const int64_t n = p.n, m = p.m;
+  const double *ap = p.a.data<double>(), *bp = p.b.data<double>(), *Cp = p.C.data<double>();
+  // Start from the c-transforms of zero, alpha_i = min_j C_ij, beta_j = min_i C_ij - alpha_i:
+  // every row and column of the first kernel then holds an entry equal to 1, so none
+  // underflows however small ε is.
+  std::vector<double> alpha(n), beta(m, INFINITY);
+  for (int64_t i = 0; i < n; ++i) alpha[i] = *std::min_element(Cp + i * m, Cp + (i + 1) * m);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) beta[j] = std::min(beta[j], Cp[i * m + j] - alpha[i]);
+  std::vector<double> stages;
+  if (o.epsilon_scaling) {
+    const auto [lo, hi] = std::minmax_element(Cp, Cp + n * m);
+    for (double e = *hi - *lo; e > o.epsilon; e *= o.scaling_factor) stages.push_back(e);
+  }
+  stages.push_back(o.epsilon);
+
+  std::vector<double> K(size_t(n * m));
+  Scalings s(n, m);
+  int64_t iterations = 0;
+  ScalingOutcome outcome{Stop::iteration_limit, INFINITY};
+  auto absorb = [&](double eps) {
+    for (int64_t i = 0; i < n; ++i)
+      if (s.u[i] != 0.0) {
+        alpha[i] += eps * std::log(s.u[i]);
+        s.u[i] = 1.0;
+      }
+    for (int64_t j = 0; j < m; ++j)
+      if (s.v[j] != 0.0) {
+        beta[j] += eps * std::log(s.v[j]);
+        s.v[j] = 1.0;
+      }
+  };
+  for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
+  for (size_t k = 0; k < stages.size(); ++k) {
+    const double eps = stages[k];
+    const bool last = k + 1 == stages.size();
+    const double tolerance = last ? o.tolerance : std::max(o.tolerance, o.stage_tolerance * p.mass);
+    build_kernel(K, Cp, alpha, beta, n, m, eps);
+    for (;;) {
+      outcome = scale(K.data(), ap, bp, n, m, s, tolerance, iterations, o.max_iterations, o.absorb_threshold,
+                      "sinkhorn_log");
+      if (outcome.stop != Stop::absorb) break;
+      absorb(eps);
+      build_kernel(K, Cp, alpha, beta, n, m, eps);
+    }
+    if (last || outcome.stop == Stop::iteration_limit) break;
+    absorb(eps);
+  }
+  return finish(p, K, alpha, beta, s, o.epsilon, outcome, iterations);
+}
+
+SinkhornDivergence sinkhorn_divergence(const Tensor& x_in, const Tensor& y_in, const Tensor& a_in, const Tensor& b_in,
+                                       double p, const SinkhornOptions& o) {
+  const Tensor x = checked_points(x_in, "x"), y = checked_points(y_in, "y");
+  const int64_t n = x.dim(0), m = y.dim(0), d = x.dim(1);
+  DESCENT_CHECK(y.dim(1) == d, InputError, "sinkhorn_divergence: x has dimension {} but y has {}", d, y.dim(1));
+  DESCENT_CHECK(p >= 1.0, InputError, "sinkhorn_divergence: p = {} must be >= 1 (the cost must be differentiable)", p);
+  const Tensor a = checked_weights(a_in, n, "a (source weights)");
+  const Tensor b = balanced_second_marginal(a, checked_weights(b_in, m, "b (target weights)"), o.marginal_tolerance);
+  const SinkhornResult xy = sinkhorn_log(a, b, cost_matrix(x, y, p), o);
+  const SinkhornResult xx = sinkhorn_log(a, a, cost_matrix(x, x, p), o);
+  const SinkhornResult yy = sinkhorn_log(b, b, cost_matrix(y, y, p), o);
+  SinkhornDivergence out;
+  out.value = xy.objective - 0.5 * (xx.objective + yy.objective);
+  out.iterations = xy.iterations + xx.iterations + yy.iterations;
+
+  // ∇_1 c(u, w) for c = ||u - w||^p: p ||u - w||^{p-2} (u - w), zero at u = w.
+  auto accumulate = [p, d](double* grad, const double* u, const double* w, double weight) {
+    double sq = 0.0;
+    for (int64_t k = 0; k < d; ++k) sq += (u[k] - w[k]) * (u[k] - w[k]);
+    if (sq == 0.0 || weight == 0.0) return;
+    const double scale = weight * (p == 2.0 ? 2.0 : p * std::pow(sq, 0.5 * p - 1.0));
+    for (int64_t k = 0; k < d; ++k) grad[k] += scale * (u[k] - w[k]);
+  };
+  // dOT_ε(a,b)/dx_i = Σ_j P_ij ∇_1 c(x_i, y_j). In the symmetric term OT_ε(a, a), x_i
+  // appears in row i and column i of C: -½ Σ_k (P_ik + P_ki) ∇_1 c(x_i, x_k).
+  auto gradient = [&](const Tensor& pts, const Tensor& other, const SinkhornResult& cross, bool rows,
+                      const SinkhornResult& self) {
+    const int64_t k_count = pts.dim(0), o_count = other.dim(0);
+    Tensor grad = Tensor::zeros({k_count, d}, DType::f64);
+    double* G = grad.data<double>();
+    const double *X = pts.data<double>(), *Y = other.data<double>();
+    const double *P = cross.plan.data<double>(), *S = self.plan.data<double>();
+    for (int64_t i = 0; i < k_count; ++i) {
+      for (int64_t j = 0; j < o_count; ++j)
+        accumulate(G + i * d, X + i * d, Y + j * d, rows ? P[i * o_count + j] : P[j * k_count + i]);
+      for (int64_t k = 0; k < k_count; ++k)
+        accumulate(G + i * d, X + i * d, X + k * d, -0.5 * (S[i * k_count + k] + S[k * k_count + i]));
+    }
+    return grad;
+  };
+  out.grad_x = gradient(x, y, xy, true, xx);
+  out.grad_y = gradient(y, x, xy, false, yy);
+  return out;
+}
+
+}  // namespace descent::transport
