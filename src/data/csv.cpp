@@ -58,10 +58,15 @@ CsvTable parse_csv(std::string_view text, const std::string& name, const CsvOpti
     split_fields(line, options.delimiter, fields);
     if (!header_decided) {
       header_decided = true;
-      bool numeric = true;
+      // A header names every column and at least one name is not a number; a line with
+      // an empty field is a data row with a missing value, reported below.
+      bool all_named = true, any_text = false;
       double v;
-      for (auto f : fields) numeric = numeric && parse_number(f, v);
-      if (options.header == CsvHeader::present || !numeric) {
+      for (auto f : fields) {
+        all_named = all_named && !f.empty();
+        any_text = any_text || !parse_number(f, v);
+      }
+      if (options.header == CsvHeader::present || (all_named && any_text)) {
         for (auto f : fields) table.column_names.emplace_back(f);
         columns = fields.size();
         width_line = line_number;

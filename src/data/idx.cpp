@@ -165,9 +165,9 @@ Tensor parse_idx(std::string_view bytes, const std::string& name, int expected_r
   }
   const int rank = magic[3];
   if (expected_rank > 0 && rank != expected_rank)
-    fail<InputError>("IDX file '{}': expected magic 0x0000080{} (rank {}), found 0x{:08x} (rank "
-                     "{}); is it the right file (images have rank 3, labels rank 1)?",
-                     name, expected_rank, expected_rank, magic_value, rank);
+    fail<InputError>("IDX file '{}': expected magic 0x0000080{}, found 0x{:08x} (rank {} instead "
+                     "of {}); is it the right file (images have rank 3, labels rank 1)?",
+                     name, expected_rank, magic_value, rank, expected_rank);
   if (rank > Shape::kMaxRank)
     fail<InputError>("IDX file '{}': rank {} exceeds descent's maximum of {}", name, rank,
                      Shape::kMaxRank);

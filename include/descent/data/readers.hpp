@@ -31,7 +31,7 @@ void save_npy(const std::string& path, const Tensor& tensor);  // atomic (Atomic
 
 // ---- numeric CSV ----
 enum class CsvHeader {
-  detect,   // a first line with any non-numeric field is the header
+  detect,   // a first line of non-empty fields, at least one not a number, is the header
   present,
   absent,
 };
