@@ -1,0 +1,129 @@
+// Trajectories of the named optimizers against torch.optim (float64, analytic gradients, 200
+// steps): SGD, heavy-ball momentum, Nesterov, coupled weight decay, StepLR and cosine
+// schedules, AdaGrad, RMSProp (plain, centered with momentum), Adam, Adam with L2, AdamW.
+// The peer script is tests/optim/torch_agreement.py; skipped when torch is not importable.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "common/peer.hpp"
+#include "descent/core/objective.hpp"
+#include "descent/optim/optimizers.hpp"
+#include "descent/optim/problems.hpp"
+
+using namespace descent;
+using namespace descent::optim;
+
+namespace {
+
+constexpr int kSteps = 200;
+// Relative agreement asked of every coordinate of every iterate: |a − b| ≤ tol · max(|b|, 1e-3).
+constexpr double kTolerance = 1e-9;
+
+const std::vector<std::string> kConfigs = {
+    "sgd lr=0.001",
+    "sgd lr=0.001 momentum=0.9",
+    "sgd lr=0.001 momentum=0.9 nesterov=1",
+    "sgd lr=0.001 momentum=0.5 weight_decay=0.1",
+    "sgd lr=0.001 momentum=0.9 sched=step:50:0.5",
+    "adagrad lr=0.1",
+    "rmsprop lr=0.001",
+    "rmsprop lr=0.001 alpha=0.9 momentum=0.5 centered=1",
+    "adam lr=0.01",
+    "adam lr=0.01 betas0=0.8 weight_decay=0.1 sched=cos:400",
+    "adamw lr=0.01 weight_decay=0.1",
+};
+
+GradientTransformation build(const std::string& config) {
+  std::istringstream in(config);
+  std::string name, pair;
+  in >> name;
+  std::map<std::string, std::string> kv;
+  while (in >> pair) kv[pair.substr(0, pair.find('='))] = pair.substr(pair.find('=') + 1);
+  auto num = [&](const std::string& k, double d) { return kv.count(k) ? std::stod(kv[k]) : d; };
+  const double lr = num("lr", 1e-3);
+  Schedule s(lr);
+  if (kv.count("sched")) {
+    const std::string v = kv["sched"];
+    if (v.rfind("step:", 0) == 0) {
+      const auto c2 = v.find(':', 5);
+      s = step_decay(lr, std::stod(v.substr(c2 + 1)), std::stoll(v.substr(5, c2 - 5)));
+    } else {
+      s = cosine_decay(lr, std::stoll(v.substr(4)));
+    }
+  }
+  const double wd = num("weight_decay", 0.0);
+  if (name == "sgd") return sgd(s, num("momentum", 0.0), num("nesterov", 0) != 0, wd);
+  if (name == "adagrad") return adagrad(s, num("eps", 1e-10), 0.0, wd);
+  if (name == "rmsprop") return rmsprop(s, num("alpha", 0.99), num("eps", 1e-8), num("momentum", 0.0),
+                                        num("centered", 0) != 0, wd);
+  if (name == "adam") return adam(s, num("betas0", 0.9), 0.999, 1e-8, wd);
+  if (name == "adamw") return adamw(s, 0.9, 0.999, 1e-8, wd);
+  fail<InputError>("unknown optimizer in config '{}'", config);
+}
+
+// ½ xᵀAx − bᵀx with the matrix of torch_agreement.py.
+FunctionObjective quadratic() {
+  return FunctionObjective(5, [](const Tensor& x, Tensor& g) {
+    static const double a[5][5] = {{2, 0.5, 0, 0, 0}, {0.5, 4, 0.5, 0, 0}, {0, 0.5, 6, 0.5, 0},
+                                   {0, 0, 0.5, 8, 0.5}, {0, 0, 0, 0.5, 10}};
+    double f = 0;
+    for (int i = 0; i < 5; ++i) {
+      double ax = 0;
+      for (int j = 0; j < 5; ++j) ax += a[i][j] * x.at(j);
+      g.set(i, ax - 1.0);
+      f += 0.5 * x.at(i) * ax - x.at(i);
+    }
+    return f;
+  });
+}
+
+void compare(std::istringstream& lines, const std::string& problem, Objective& f, const std::vector<double>& x0) {
+  const int64_t p = static_cast<int64_t>(x0.size());
+  for (const auto& config : kConfigs) {
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line)) << "no torch trajectory for " << config;
+    std::istringstream nums(line);
+    const auto opt = build(config);
+    Tensor theta = Tensor::from_vector(x0, {p}, DType::f64);
+    Tensor g = Tensor::empty({p}, DType::f64);
+    State s = opt.init(theta);
+    double worst = 0.0;
+    for (int t = 0; t < kSteps; ++t) {
+      f.value_and_gradient(theta, g);
+      opt.step(theta, g, s);
+      for (int64_t i = 0; i < p; ++i) {
+        double ref;
+        ASSERT_TRUE(nums >> ref) << config << ": short torch trajectory";
+        const double rel = std::abs(theta.at(i) - ref) / std::max(std::abs(ref), 1e-3);
+        worst = std::max(worst, rel);
+        ASSERT_LE(rel, kTolerance) << problem << " / " << config << ": step " << t + 1 << " coordinate " << i
+                                   << ": descent " << theta.at(i) << ", torch " << ref;
+      }
+    }
+    std::printf("  %-10s %-55s max relative difference %.2e\n", problem.c_str(), config.c_str(), worst);
+  }
+}
+
+}  // namespace
+
+TEST(TorchAgreement, QuadraticAndRosenbrockTrajectories) {
+  // One interpreter run for everything: importing torch takes seconds.
+  std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() + "/tests/optim/torch_agreement.py " +
+                    std::to_string(kSteps);
+  for (const auto& c : kConfigs) cmd += " '" + c + "'";
+  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
+  if (!out) {
+    // Skips with a message when no python3 imports torch; otherwise the script itself failed.
+    DESCENT_REQUIRE_PEER(python, "torch");
+    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
+    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
+  }
+  std::istringstream lines(*out);
+  auto q = quadratic();
+  compare(lines, "quadratic", q, {1.0, -1.0, 0.5, 2.0, -0.5});
+  problems::Rosenbrock r(4);
+  compare(lines, "rosenbrock", r, {-1.2, 1.0, -1.2, 1.0});
+}
