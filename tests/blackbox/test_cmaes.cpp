@@ -110,8 +110,10 @@ TEST(Cmaes, FailedEvaluationsAreRecordedAndRankedLast) {
   mo.target = 1e-10;
   const auto r = minimize(es, f, mo);
   EXPECT_LE(r.f, 1e-10);
-  for (const auto& e : r.history)
+  EXPECT_GT(r.failures, 0);
+  for (const auto& e : r.history) {
     if (!e.ok) EXPECT_EQ(e.error, "f returned NaN");
+  }
 }
 
 TEST(Cmaes, RejectsBadInput) {
@@ -122,4 +124,21 @@ TEST(Cmaes, RejectsBadInput) {
   auto xs = es.ask();
   xs.pop_back();
   EXPECT_THROW(es.tell(xs, std::vector<double>(xs.size(), 0.0)), descent::InputError);
+}
+
+TEST(Cmaes, IpopDoublesThePopulationAtEveryRestart) {
+  CmaesOptions o;
+  o.seed = 1;
+  CmaesRestartOptions r;
+  r.strategy = CmaesRestartOptions::Strategy::ipop;
+  r.max_restarts = 3;
+  CmaesWithRestarts es(Vector::Constant(5, 3.0), 2.0, o, r);
+  EXPECT_EQ(es.current().population_size(), 8);  // 4 + floor(3 ln 5)
+  MinimizeOptions mo;
+  mo.max_evaluations = 200000;
+  const auto res = minimize(es, rastrigin, mo);  // no target: runs until the last restart stops
+  EXPECT_EQ(es.restarts(), 3);
+  EXPECT_EQ(es.current().population_size(), 8 << 3);
+  EXPECT_NE(res.reason.find("after 3 restarts"), std::string::npos) << res.reason;
+  EXPECT_LT(res.evaluations, mo.max_evaluations);
 }

@@ -2,7 +2,11 @@
 // bad input. (Local search and annealing: test_local_search.cpp.)
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
 #include <set>
+#include <stdexcept>
+#include <thread>
 
 #include "descent/blackbox/functions.hpp"
 #include "descent/blackbox/population.hpp"
@@ -86,4 +90,30 @@ TEST(Population, ParallelEvaluationGivesTheSameResult) {
   const auto a = run(nullptr), b = run(&pool);
   EXPECT_EQ(a.f, b.f);
   EXPECT_EQ(a.x, b.x);
+}
+
+TEST(Population, ThreadPoolEvaluatesABatchOnSeveralThreadsInInputOrder) {
+  descent::ThreadPool pool(2);
+  std::mutex m;
+  std::set<std::thread::id> threads;
+  const Function f = [&](const Vector& x) {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (x[0] == 3.0) throw std::runtime_error("no value at 3");
+    return x[0] * 10.0;
+  };
+  std::vector<Vector> xs;
+  for (int i = 0; i < 8; ++i) xs.push_back(Vector::Constant(1, double(i)));
+  const auto evals = evaluate_all(f, xs, &pool);
+  EXPECT_GE(threads.size(), 2u);
+  ASSERT_EQ(evals.size(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(evals[i].x[0], double(i));
+    EXPECT_EQ(evals[i].ok, i != 3);
+    EXPECT_EQ(evals[i].f, i == 3 ? INFINITY : 10.0 * i);
+  }
+  EXPECT_EQ(evals[3].error, "no value at 3");
 }
