@@ -142,19 +142,22 @@ Entry parse_entry(const std::string& name, const nlohmann::json& info, const std
     if (extent > static_cast<uint64_t>(INT64_MAX)) overflow = true;
     has_zero_extent = has_zero_extent || extent == 0;
     e.shape.push_back(static_cast<int64_t>(extent));
-    overflow = overflow || __builtin_mul_overflow(numel, extent, &numel);
+    // Non-zero extents only: [2^40, 2^40, 0] is empty but would still overflow the int64
+    // product in Shape::numel, so it is rejected too.
+    overflow = overflow || __builtin_mul_overflow(numel, extent == 0 ? 1 : extent, &numel) ||
+               numel > static_cast<uint64_t>(INT64_MAX);
   }
   e.begin = non_negative_integer((*off)[0], file, name, "data_offsets");
   e.end = non_negative_integer((*off)[1], file, name, "data_offsets");
   if (e.begin > e.end) bad("data_offsets has begin > end");
   uint64_t bytes = 0;
   overflow = overflow || __builtin_mul_overflow(numel, dtype_size(e.dtype), &bytes);
-  if (has_zero_extent) overflow = false, bytes = 0;  // [0, 2^40] is empty, not huge
+  if (has_zero_extent && !overflow) bytes = 0;
   if (overflow || bytes != e.end - e.begin)
     fail<InputError>("safetensors file '{}': tensor '{}' of shape {} and dtype {} needs {} bytes "
                      "but data_offsets [{}, {}] span {}; the header is corrupted",
                      file, name, e.shape, dtype_name(e.dtype),
-                     overflow ? std::string("more than 2^64") : std::to_string(bytes), e.begin,
+                     overflow ? std::string("more than 2^63") : std::to_string(bytes), e.begin,
                      e.end, e.end - e.begin);
   return e;
 }

@@ -175,13 +175,17 @@ Tensor parse_idx(std::string_view bytes, const std::string& name, int expected_r
   in.read(dims, 4 * static_cast<size_t>(rank), "the dimension sizes");
   Shape shape;
   uint64_t numel = 1;
+  // The product of the non-zero extents is capped even for an empty array: Shape::numel
+  // multiplies in int64, which extents like [2^31, 2^31, 2^31, 0] would overflow.
+  bool empty = false;
   for (int i = 0; i < rank; ++i) {
     const uint64_t d = big_endian(dims + 4 * i, 4);
     shape.push_back(static_cast<int64_t>(d));
-    const unsigned __int128 product = static_cast<unsigned __int128>(numel) * d;
+    empty = empty || d == 0;
+    const unsigned __int128 product = static_cast<unsigned __int128>(numel) * (d == 0 ? 1 : d);
     numel = product > (uint64_t{1} << 48) ? UINT64_MAX : static_cast<uint64_t>(product);
-    if (numel == UINT64_MAX) break;
   }
+  if (empty && numel != UINT64_MAX) numel = 0;
   const uint64_t payload = numel == UINT64_MAX ? UINT64_MAX : numel * type.bytes;
   if (payload > in.max_remaining())
     fail<InputError>("IDX file '{}': dims {} of {}s need {} bytes but the file {} {}; it is "

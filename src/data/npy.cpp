@@ -173,17 +173,25 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
   const DType dtype = npy_dtype(header.descr, name);
   const size_t data_start = header_start + header_len;
   const uint64_t available = bytes.size() - data_start;
-  // Dims are each below 2^48 (checked by the parser), so a 128-bit product cannot overflow.
-  unsigned __int128 need = dtype_size(dtype);
-  for (int i = 0; i < header.shape.rank(); ++i) need *= static_cast<uint64_t>(header.shape[i]);
+  // The product of the non-zero extents must fit int64 even for an empty array, since
+  // Shape::numel multiplies in int64. Dims are below 2^48 (checked by the parser), so
+  // stopping at 2^62 keeps the running product within 128 bits.
+  unsigned __int128 product = 1;
+  bool empty = false;
+  for (int i = 0; i < header.shape.rank() && product <= (uint64_t{1} << 62); ++i) {
+    empty = empty || header.shape[i] == 0;
+    product *= header.shape[i] == 0 ? 1u : static_cast<uint64_t>(header.shape[i]);
+  }
+  if (product > (uint64_t{1} << 62))
+    fail<InputError>("NPY file '{}': shape {} has more than 2^62 elements; the header is "
+                     "corrupted",
+                     name, header.shape);
+  const uint64_t need = empty ? 0 : static_cast<uint64_t>(product) * dtype_size(dtype);
   if (need != available)
     fail<InputError>("NPY file '{}': shape {} of {} needs {} bytes of data but the file has {}; "
                      "it is {}",
-                     name, header.shape, dtype_name(dtype),
-                     need > available ? (need >> 64 ? std::string("over 2^64")
-                                                    : std::to_string(static_cast<uint64_t>(need)))
-                                      : std::to_string(static_cast<uint64_t>(need)),
-                     available, need > available ? "truncated" : "corrupted (extra bytes)");
+                     name, header.shape, dtype_name(dtype), need, available,
+                     need > available ? "truncated" : "corrupted (extra bytes)");
   Tensor out = Tensor::empty(header.shape, dtype);
   if (available > 0) std::memcpy(out.raw(), bytes.data() + data_start, available);
   return out;

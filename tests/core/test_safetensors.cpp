@@ -138,8 +138,12 @@ TEST(Safetensors, CorruptHeadersAreRejectedWithTheReason) {
   EXPECT_NE(err(R"({"w":{"dtype":"F32","shape":[-2,2],"data_offsets":[0,16]}})").find("non-negative"),
             std::string::npos);
   EXPECT_NE(err(R"({"w":{"dtype":"U8","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,16]}})")
-                .find("more than 2^64"),
+                .find("more than 2^63"),
             std::string::npos);
+  EXPECT_NE(err(R"({"w":{"dtype":"U8","shape":[1099511627776,1099511627776,0],"data_offsets":[0,16]}})")
+                .find("more than 2^63"),
+            std::string::npos)
+      << "an empty shape whose other extents overflow int64 is corrupt, not empty";
   EXPECT_NE(err(R"({"w":[[[[[[1]]]]]]})").find("nests deeper"), std::string::npos);
   EXPECT_NE(err(R"({"w":{"dtype":"F32")").find("not valid JSON"), std::string::npos);
   EXPECT_NE(err(R"({"__metadata__":{"descent.data_crc32":"zz"},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})")

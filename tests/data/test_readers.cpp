@@ -115,6 +115,9 @@ TEST(Idx, LyingHeaderIsRejectedBeforeAllocating) {
   EXPECT_NE(raw_msg.find("holds only 4"), std::string::npos) << raw_msg;
   const std::string gz_msg = input_error_of([&] { parse_idx(gzip(lie), "lie.gz"); });
   EXPECT_NE(gz_msg.find("cannot inflate to more than"), std::string::npos) << gz_msg;
+  const std::string empty_but_huge = idx_bytes(0x08, {65535, 65535, 65535, 65535, 65535, 0}, "");
+  EXPECT_NE(input_error_of([&] { parse_idx(empty_but_huge, "e.idx"); }).find("over 2^48"), std::string::npos);
+  EXPECT_EQ(parse_idx(idx_bytes(0x08, {0, 28, 28}, ""), "none.idx").shape(), Shape({0, 28, 28}));
 }
 
 TEST(Idx, WrongRankOrNotIdxStatesTheExpectedMagic) {
@@ -152,6 +155,16 @@ TEST(Npy, EveryTruncationIsAnInputErrorNamingTheFile) {
   }
   EXPECT_NE(input_error_of([&] { parse_npy(bytes + "zz", "long.npy"); }).find("extra bytes"),
             std::string::npos);
+  // An empty array whose other extents overflow int64 is corrupt, not empty.
+  std::string huge_empty = serialize_npy(Tensor::zeros({0, 3}));
+  const auto shape_at = huge_empty.find("(0, 3)");
+  const std::string huge_shape = "(99999999999999, 99999999999999, 0)";
+  huge_empty.replace(shape_at, 6, huge_shape);
+  huge_empty[8] = static_cast<char>(huge_empty[8] + static_cast<char>(huge_shape.size() - 6));
+  const std::string msg = input_error_of([&] { parse_npy(huge_empty, "he.npy"); });
+  EXPECT_NE(msg.find("more than 2^62 elements"), std::string::npos) << msg;
+  EXPECT_EQ(parse_npy(serialize_npy(Tensor::zeros({0, 1000000})), "wide.npy").shape(),
+            Shape({0, 1000000}));
 }
 
 TEST(Npy, NumpyReadsOursAndWeReadNumpysIncludingVersion2) {
