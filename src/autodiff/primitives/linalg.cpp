@@ -1,0 +1,106 @@
+// Linear algebra and shape primitives: matmul, transpose, permute, reshape, broadcast_to,
+// sum_to. All are linear in each argument, so their rules are short.
+#include "../rules.hpp"
+
+namespace descent {
+using namespace detail;
+
+namespace {
+
+// C = op(A) op(B), op = transpose of the last two axes when flagged. The cotangents use
+// the transpose flags of gemm instead of materialized transposes:
+//   dA = g op(B)ᵀ        (or, when A enters transposed, op(B) gᵀ)
+//   dB = op(A)ᵀ g        (or, when B enters transposed, gᵀ op(A))
+struct MatmulNode final : Node {
+  bool ta, tb;
+  MatmulNode(bool ta_, bool tb_) : ta(ta_), tb(tb_) {}
+  const char* name() const override { return "matmul"; }
+  VarList vjp(const Var& g, const std::vector<bool>& need) override {
+    const Var &a = input(0), &b = input(1);
+    Var da, db;
+    if (need[0]) da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
+    if (need[1]) db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+    return {da, db};
+  }
+  Var jvp(const VarList& t) override {
+    return add_tangents(t[0].defined() ? matmul(t[0], input(1), ta, tb) : Var(),
+                        t[1].defined() ? matmul(input(0), t[1], ta, tb) : Var());
+  }
+};
+
+struct PermuteNode final : Node {
+  std::vector<int> perm, inverse;
+  explicit PermuteNode(std::vector<int> p) : perm(std::move(p)), inverse(perm.size()) {
+    for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int>(i);
+  }
+  const char* name() const override { return "permute"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {permute(g, inverse)}; }
+  Var jvp(const VarList& t) override { return permute(t[0], perm); }
+};
+
+struct TransposeNode final : Node {
+  const char* name() const override { return "transpose"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {transpose(g)}; }
+  Var jvp(const VarList& t) override { return transpose(t[0]); }
+};
+
+struct ReshapeNode final : Node {
+  const char* name() const override { return "reshape"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {reshape(g, input(0).shape())}; }
+  Var jvp(const VarList& t) override { return reshape(t[0], value.shape()); }
+};
+
+struct BroadcastNode final : Node {
+  const char* name() const override { return "broadcast_to"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {sum_to(g, input(0).shape())}; }
+  Var jvp(const VarList& t) override { return broadcast_to(t[0], value.shape()); }
+};
+
+struct SumToNode final : Node {
+  const char* name() const override { return "sum_to"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {broadcast_to(g, input(0).shape())}; }
+  Var jvp(const VarList& t) override { return sum_to(t[0], value.shape()); }
+};
+
+}  // namespace
+
+Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
+  // [..., m, k] x [k, n]: the leading axes are folded into the rows of one gemm.
+  if (a.rank() > 2 && b.rank() == 2 && !ta) {
+    const Shape& s = a.shape();
+    const int64_t k = s[s.rank() - 1];
+    Var c = matmul(reshape(a, Shape{a.numel() / (k == 0 ? 1 : k), k}), b, false, tb);
+    Shape out;
+    for (int i = 0; i + 1 < s.rank(); ++i) out.push_back(s[i]);
+    out.push_back(c.shape()[1]);
+    return reshape(c, out);
+  }
+  return make_node<MatmulNode>(matmul(a.value(), b.value(), ta, tb), {a, b}, ta, tb);
+}
+
+Var transpose(const Var& x) { return make_node<TransposeNode>(transpose(x.value()), {x}); }
+
+Var permute(const Var& x, const std::vector<int>& perm) {
+  std::vector<int> p(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) p[i] = x.value().shape().normalize_axis(perm[i]);
+  Tensor v = permute(x.value(), p);
+  return make_node<PermuteNode>(std::move(v), {x}, std::move(p));
+}
+
+Var reshape(const Var& x, const Shape& shape) {
+  Tensor v = x.value().reshape(shape);
+  if (v.shape() == x.shape()) return x;
+  return make_node<ReshapeNode>(std::move(v), {x});
+}
+
+Var broadcast_to(const Var& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  return make_node<BroadcastNode>(broadcast_to(x.value(), shape), {x});
+}
+
+Var sum_to(const Var& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  return make_node<SumToNode>(sum_to(x.value(), shape), {x});
+}
+
+}  // namespace descent
