@@ -286,7 +286,13 @@ std::string header_bytes(const TensorMap& tensors, MetadataMap metadata, uint32_
                     {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    fail<InputError>("save_safetensors: tensor names and metadata must be valid UTF-8 (the "
+                     "header is JSON); re-encode them");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((text.size() >> (8 * i)) & 0xff);

@@ -91,6 +91,13 @@ TEST(Safetensors, RoundTripKeepsEveryDtypeShapeAndMetadata) {
   fs::remove_all(dir);
 }
 
+TEST(Safetensors, NamesMustBeValidUtf8AndTheChecksumKeyIsReserved) {
+  const TensorMap t{{"w", Tensor::zeros({1})}};
+  EXPECT_NE(input_error_of([&] { serialize_safetensors(t, {{"note", "\xff\xfe"}}); }).find("UTF-8"),
+            std::string::npos);
+  EXPECT_THROW(serialize_safetensors(t, {{kSafetensorsChecksumKey, "0"}}), InputError);
+}
+
 TEST(Safetensors, DataSectionStartsEightByteAligned) {
   const std::string bytes = serialize_safetensors(sample_tensors(2), {{"k", "v"}});
   EXPECT_EQ(header_length(bytes) % 8, 0u);
