@@ -169,7 +169,7 @@ TEST(AdamW, DecayIsDecoupledFromTheAdaptiveScaling) {
 // the forms agree to rounding, not bit for bit.
 class FusedAgainstChain : public ::testing::TestWithParam<DType> {};
 
-TEST_P(FusedAgainstChain, BitIdenticalOverManySteps) {
+TEST_P(FusedAgainstChain, AgreeToRoundingOverManySteps) {
   const DType dt = GetParam();
   const int64_t p = 1037;  // not a multiple of any vector width
   const std::vector<GradientTransformation> opts = {
