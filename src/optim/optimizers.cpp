@@ -1,6 +1,9 @@
 #include "descent/optim/optimizers.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include <Eigen/Core>
 
 #include <fmt/format.h>
 
@@ -78,6 +81,38 @@ class FusedSgd final : public Fused {
   int lr_index_, trace_index_;
 };
 
+template <class T>
+struct AdamConstants {
+  T b1, b2, one_b1, one_b2, c1, c2, eps, neg_lr, coupled, decoupled;
+};
+
+// One pass over memory: θ, g, m, v are walked once, in L1-sized chunks. Within a chunk the
+// expression is evaluated by Eigen, whose vectorized sqrt GCC cannot emit from std::sqrt in
+// a loop (errno semantics keep a scalar call path). The operations and their order are those
+// of scale_by_adam + add_decayed_weights + scale_by_learning_rate + apply_updates.
+template <class T, bool kCoupled, bool kDecoupled>
+void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, const AdamConstants<T> k) {
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  constexpr int64_t kChunk = 1024;
+  alignas(64) T gbuf[kChunk];
+  alignas(64) T dbuf[kChunk];
+  for (int64_t s = 0; s < n; s += kChunk) {
+    const Eigen::Index len = static_cast<Eigen::Index>(std::min(kChunk, n - s));
+    Eigen::Map<Array> P(p + s, len), M(m + s, len), V(v + s, len), D(dbuf, len), Gc(gbuf, len);
+    Eigen::Map<const Array> G(g + s, len);
+    if constexpr (kCoupled) Gc = G + k.coupled * P;
+    const auto& Gi = [&]() -> decltype(auto) {
+      if constexpr (kCoupled) return static_cast<const Eigen::Map<Array>&>(Gc);
+      else return static_cast<const Eigen::Map<const Array>&>(G);
+    }();
+    M = k.b1 * M + k.one_b1 * Gi;
+    V = k.b2 * V + k.one_b2 * (Gi * Gi);
+    D = (M * k.c1) / (V.sqrt() * k.c2 + k.eps);
+    if constexpr (kDecoupled) D = D + k.decoupled * P;
+    P += D * k.neg_lr;
+  }
+}
+
 class FusedAdam final : public Fused {
  public:
   FusedAdam(std::string name, GradientTransformation chain, Schedule lr, double b1, double b2, double eps,
@@ -103,17 +138,10 @@ class FusedAdam final : public Fused {
       const T c1 = static_cast<T>(1.0 / (1.0 - std::pow(b1_, t)));
       const T c2 = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(b2_, t)));
       const T neg_lr = static_cast<T>(-rate), cwd = static_cast<T>(coupled_), dwd = static_cast<T>(decoupled_);
-      const bool has_c = coupled_ != 0.0, has_d = decoupled_ != 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const T gi = has_c ? g[i] + cwd * p[i] : g[i];
-        const T mi = b1 * m[i] + one_b1 * gi;
-        const T vi = b2 * v[i] + one_b2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
-        T d = (mi * c1) / (std::sqrt(vi) * c2 + eps);
-        if (has_d) d = d + dwd * p[i];
-        p[i] += d * neg_lr;
-      }
+      const AdamConstants<T> k{b1, b2, one_b1, one_b2, c1, c2, eps, neg_lr, cwd, dwd};
+      if (coupled_ != 0.0) adam_kernel<T, true, false>(p, g, m, v, n, k);
+      else if (decoupled_ != 0.0) adam_kernel<T, false, true>(p, g, m, v, n, k);
+      else adam_kernel<T, false, false>(p, g, m, v, n, k);
     });
     advance(s);
   }
