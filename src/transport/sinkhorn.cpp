@@ -115,13 +115,14 @@ ScalingOutcome scale(const double* K, const double* a, const double* b, int64_t 
 }
 
 // K_ij = exp((alpha_i + beta_j - C_ij) / eps).
-void build_kernel(std::vector<double>& K, const double* C, const std::vector<double>& alpha,
+void build_kernel(Tensor& kernel, const double* C, const std::vector<double>& alpha,
                   const std::vector<double>& beta, int64_t n, int64_t m, double eps) {
   const double inv = 1.0 / eps;
   const double* bj = beta.data();
+  double* K = kernel.data<double>();
   for (int64_t i = 0; i < n; ++i) {
     const double* Ci = C + i * m;
-    double* Ki = K.data() + i * m;
+    double* Ki = K + i * m;
     const double ai = alpha[i];
     for (int64_t j = 0; j < m; ++j) Ki[j] = detail::fast_exp((ai + bj[j] - Ci[j]) * inv);
   }
@@ -130,24 +131,22 @@ void build_kernel(std::vector<double>& K, const double* C, const std::vector<dou
 // Plan, costs and potentials from the kernel potentials (alpha, beta) and scalings (u, v):
 // f = alpha + ε log u - ε log a. A zero-weight point has no scaling; its potential is the
 // smoothed c-transform of the other side's (the value the next update would give it).
-SinkhornResult finish(const Problem& p, const std::vector<double>& K, const std::vector<double>& alpha,
+// The plan overwrites the kernel's storage (no second n x m buffer).
+SinkhornResult finish(const Problem& p, Tensor& kernel, const std::vector<double>& alpha,
                       const std::vector<double>& beta, const Scalings& s, double eps, ScalingOutcome outcome,
                       int64_t iterations) {
   const int64_t n = p.n, m = p.m;
   const double *a = p.a.data<double>(), *b = p.b.data<double>(), *C = p.C.data<double>();
   SinkhornResult r;
-  r.plan = Tensor::empty({n, m}, DType::f64);
+  r.plan = kernel;
   double* P = r.plan.data<double>();
+  const double* v = s.v.data();
   double cost = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const double ui = s.u[i];
-    double row_cost = 0.0;
-    for (int64_t j = 0; j < m; ++j) {
-      const double pij = ui * K[i * m + j] * s.v[j];
-      P[i * m + j] = pij;
-      row_cost += pij * C[i * m + j];
-    }
-    cost += row_cost;
+    double* Pi = P + i * m;
+    for (int64_t j = 0; j < m; ++j) Pi[j] = ui * Pi[j] * v[j];
+    cost += cblas_ddot(int(m), Pi, 1, C + i * m, 1);
   }
   r.cost = cost;
   r.f = Tensor::empty({n}, DType::f64);
@@ -183,13 +182,14 @@ SinkhornResult finish(const Problem& p, const std::vector<double>& K, const std:
 SinkhornResult sinkhorn(const Tensor& a, const Tensor& b, const Tensor& C, const SinkhornOptions& o) {
   const Problem p = checked_problem(a, b, C, o, "sinkhorn");
   const int64_t n = p.n, m = p.m;
-  std::vector<double> K(size_t(n * m)), alpha(n, 0.0), beta(m, 0.0);
+  std::vector<double> alpha(n, 0.0), beta(m, 0.0);
+  Tensor K = Tensor::empty({n, m}, DType::f64);
   build_kernel(K, p.C.data<double>(), alpha, beta, n, m, o.epsilon);  // K = e^{-C/ε}
   Scalings s(n, m);
   const double* ap = p.a.data<double>();
   for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
   int64_t iterations = 0;
-  const ScalingOutcome outcome = scale(K.data(), ap, p.b.data<double>(), n, m, s, o.tolerance, iterations,
+  const ScalingOutcome outcome = scale(K.data<double>(), ap, p.b.data<double>(), n, m, s, o.tolerance, iterations,
                                        o.max_iterations, INFINITY, "sinkhorn");
   return finish(p, K, alpha, beta, s, o.epsilon, outcome, iterations);
 }
@@ -206,17 +206,25 @@ SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, c
   // every row and column of the first kernel then holds an entry equal to 1, so none
   // underflows however small ε is.
   std::vector<double> alpha(n), beta(m, INFINITY);
-  for (int64_t i = 0; i < n; ++i) alpha[i] = *std::min_element(Cp + i * m, Cp + (i + 1) * m);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < m; ++j) beta[j] = std::min(beta[j], Cp[i * m + j] - alpha[i]);
-  std::vector<double> stages;
-  if (o.epsilon_scaling) {
-    const auto [lo, hi] = std::minmax_element(Cp, Cp + n * m);
-    for (double e = *hi - *lo; e > o.epsilon; e *= o.scaling_factor) stages.push_back(e);
+  double lowest = INFINITY, highest = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    const double* Ci = Cp + i * m;
+    double row_min = INFINITY, row_max = -INFINITY;
+    for (int64_t j = 0; j < m; ++j) {
+      row_min = std::min(row_min, Ci[j]);
+      row_max = std::max(row_max, Ci[j]);
+    }
+    alpha[i] = row_min;
+    lowest = std::min(lowest, row_min);
+    highest = std::max(highest, row_max);
+    for (int64_t j = 0; j < m; ++j) beta[j] = std::min(beta[j], Ci[j] - row_min);
   }
+  std::vector<double> stages;
+  if (o.epsilon_scaling)
+    for (double e = highest - lowest; e > o.epsilon; e *= o.scaling_factor) stages.push_back(e);
   stages.push_back(o.epsilon);
 
-  std::vector<double> K(size_t(n * m));
+  Tensor K = Tensor::empty({n, m}, DType::f64);
   Scalings s(n, m);
   int64_t iterations = 0;
   ScalingOutcome outcome{Stop::iteration_limit, INFINITY};
@@ -239,7 +247,7 @@ SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, c
     const double tolerance = last ? o.tolerance : std::max(o.tolerance, o.stage_tolerance * p.mass);
     build_kernel(K, Cp, alpha, beta, n, m, eps);
     for (;;) {
-      outcome = scale(K.data(), ap, bp, n, m, s, tolerance, iterations, o.max_iterations, o.absorb_threshold,
+      outcome = scale(K.data<double>(), ap, bp, n, m, s, tolerance, iterations, o.max_iterations, o.absorb_threshold,
                       "sinkhorn_log");
       if (outcome.stop != Stop::absorb) break;
       absorb(eps);
