@@ -72,8 +72,9 @@ std::pair<Tensor, Tensor> jvp(const Function& f, const std::vector<Tensor>& x, c
   return {out.value(), tangent_or_zeros(out)};
 }
 
-ValueGradHvp value_grad_and_hvp(const Function& f, const std::vector<Tensor>& x, const std::vector<Tensor>& v,
-                                HvpMode mode) {
+namespace {
+ValueGradHvp hvp_impl(const Function& f, const std::vector<Tensor>& x, const std::vector<Tensor>& v, HvpMode mode,
+                      bool want_grads) {
   check_pairs(x, v, "hessian_vector_product", "direction");
   ValueGradHvp r;
   VarList xs = leaves(x, true);
@@ -98,17 +99,31 @@ ValueGradHvp value_grad_and_hvp(const Function& f, const std::vector<Tensor>& x,
   for (size_t i = 0; i < xs.size(); ++i) xs[i].set_tangent(Var(v[i]));
   Var out = call(f, xs, "hessian_vector_product");
   DESCENT_CHECK(out.numel() == 1, ShapeError, "hessian_vector_product: f must be scalar, got shape {}", out.shape());
-  VarList g = grad(out, xs);
+  VarList g;
+  if (want_grads) {
+    g = grad(out, xs);
+  } else {
+    // Only the gradients' tangents are wanted: rules may skip the leaves' gradient values
+    // (e.g. the weight-gradient gemms), which H v does not need.
+    LeafTangentOnlyGuard tangent_only;
+    g = grad(out, xs);
+  }
   r.value = out.value();
-  r.grads = values(g);
+  if (want_grads) r.grads = values(g);
   r.hvp.reserve(g.size());
   for (const Var& gi : g) r.hvp.push_back(tangent_or_zeros(gi));
   return r;
 }
+}  // namespace
+
+ValueGradHvp value_grad_and_hvp(const Function& f, const std::vector<Tensor>& x, const std::vector<Tensor>& v,
+                                HvpMode mode) {
+  return hvp_impl(f, x, v, mode, true);
+}
 
 std::vector<Tensor> hessian_vector_product(const Function& f, const std::vector<Tensor>& x,
                                            const std::vector<Tensor>& v, HvpMode mode) {
-  return value_grad_and_hvp(f, x, v, mode).hvp;
+  return hvp_impl(f, x, v, mode, false).hvp;
 }
 
 Tensor jacobian(const Function& f, const std::vector<Tensor>& x) {

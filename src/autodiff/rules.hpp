@@ -1,6 +1,7 @@
 #pragma once
 // Shared helpers for writing primitives' vjp and jvp rules (private to autodiff).
 #include "descent/autodiff/var.hpp"
+#include "descent/core/fused.hpp"
 
 namespace descent::detail {
 
@@ -24,6 +25,36 @@ class BackwardOfGuard {
  private:
   const char* previous_;
 };
+
+// Set by hessian_vector_product (forward over reverse) while only the tangents of the
+// leaves' cotangents are wanted, not their values: rules may then give a leaf a cotangent
+// whose value is zeros and whose tangent is exact (skipping, e.g., the weight-gradient gemm).
+bool leaf_cotangent_values_unused();
+class LeafTangentOnlyGuard {
+ public:
+  LeafTangentOnlyGuard();
+  ~LeafTangentOnlyGuard();
+
+ private:
+  bool previous_;
+};
+// True when a rule's result needs neither a graph nor a tangent: recording is off and none
+// of `vs` carries a tangent. Rules then may use fused eager kernels.
+inline bool plain(std::initializer_list<const Var*> vs) {
+  if (is_recording()) return false;
+  for (const Var* v : vs)
+    if (v->defined() && v->node()->tangent.defined()) return false;
+  return true;
+}
+inline bool is_leaf(const Var& v) { return v.defined() && v.node()->inputs.empty(); }
+
+// A constant result with a tangent attached (for fast paths of linear rules whose
+// coefficients are constants; only valid while recording is off).
+inline Var with_tangent(Tensor value, Tensor tangent) {
+  Var r(std::move(value));
+  if (tangent.defined()) r.set_tangent(Var(std::move(tangent)));
+  return r;
+}
 
 void check_finite(const Tensor& t, const char* op, const char* what, const VarList& inputs);
 

@@ -10,6 +10,7 @@ namespace {
 thread_local bool t_recording = true;
 thread_local bool t_in_jvp_rule = false;
 thread_local const char* t_backward_of = nullptr;
+thread_local bool t_leaf_tangent_only = false;
 std::atomic<bool> g_anomaly{false};
 std::atomic<uint64_t> g_sequence{1};
 
@@ -87,6 +88,9 @@ NoGradGuard::~NoGradGuard() { t_recording = previous_; }
 namespace detail {
 RecordingGuard::RecordingGuard(bool on) : previous_(t_recording) { t_recording = on; }
 RecordingGuard::~RecordingGuard() { t_recording = previous_; }
+bool leaf_cotangent_values_unused() { return t_leaf_tangent_only && !t_recording; }
+LeafTangentOnlyGuard::LeafTangentOnlyGuard() : previous_(t_leaf_tangent_only) { t_leaf_tangent_only = true; }
+LeafTangentOnlyGuard::~LeafTangentOnlyGuard() { t_leaf_tangent_only = previous_; }
 BackwardOfGuard::BackwardOfGuard(const char* op) : previous_(t_backward_of) { t_backward_of = op; }
 BackwardOfGuard::~BackwardOfGuard() { t_backward_of = previous_; }
 }  // namespace detail

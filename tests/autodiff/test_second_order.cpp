@@ -130,3 +130,20 @@ TEST(GradientCheck, Float32InputsAreCheckedInFloat64) {
 }
 
 }  // namespace
+
+TEST(SecondOrder, ValueGradAndHvpAgreesWithSeparateCalls) {
+  Mlp m(6, 4, 5, 3, 600);
+  const Function f = m.loss();
+  const std::vector<Tensor> v = random_like(m.params, 8);
+  const ValueGradHvp r = value_grad_and_hvp(f, m.params, v);
+  auto [value, g] = value_and_grad(f, m.params);
+  EXPECT_DOUBLE_EQ(r.value.item(), value.item());
+  EXPECT_LE(max_rel(r.grads, g, 1e-12), 1e-12);
+  EXPECT_LE(max_rel(r.hvp, hessian_vector_product(f, m.params, v), 1e-12), 1e-10);
+  // A leaf used twice (tied weights) with tangent-only leaf cotangents.
+  const Function tied = [](const VarList& p) { return sum(tanh(matmul(p[0], p[0], false, true))); };
+  const std::vector<Tensor> w = {uniform({3, 3}, -1, 1, 601)};
+  const std::vector<Tensor> u = random_like(w, 9);
+  EXPECT_LE(max_rel(hessian_vector_product(tied, w, u), fd_hvp(tied, w, u), 1e-6), 1e-6);
+  EXPECT_LE(max_rel(hessian_vector_product(tied, w, u), value_grad_and_hvp(tied, w, u).hvp, 1e-12), 1e-10);
+}

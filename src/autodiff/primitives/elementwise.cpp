@@ -14,6 +14,17 @@ namespace {
 
 Var mask_select(const Tensor& mask, const Var& g) { return where(mask, g, zero_like(g)); }
 
+// g · 1[x > 0]: linear in g with a constant mask. Unrecorded, it is one fused kernel (and
+// the same kernel on g's tangent); recorded, a differentiable where.
+Var relu_select(const Var& x, const Var& g) {
+  if (!is_recording() && g.shape() == x.shape() && g.dtype() == x.dtype()) {
+    const Var t = g.tangent();
+    return with_tangent(relu_backward(g.value(), x.value()),
+                        t.defined() ? relu_backward(t.value(), x.value()) : Tensor());
+  }
+  return mask_select(greater(x.value(), 0.0), g);
+}
+
 // ---- one input ----
 
 struct NegNode final : Node {
@@ -54,6 +65,7 @@ struct AbsNode final : Node {
 struct TanhNode final : Node {
   const char* name() const override { return "tanh"; }
   VarList vjp(const Var& g, const std::vector<bool>&) override {
+    if (!tangent.defined() && plain({&g})) return {Var(tanh_backward(g.value(), value))};
     const Var y = output();
     return {g * (1.0 - y * y)};
   }
@@ -67,6 +79,7 @@ struct TanhNode final : Node {
 struct SigmoidNode final : Node {
   const char* name() const override { return "sigmoid"; }
   VarList vjp(const Var& g, const std::vector<bool>&) override {
+    if (!tangent.defined() && plain({&g})) return {Var(sigmoid_backward(g.value(), value))};
     const Var y = output();
     return {g * (y * (1.0 - y))};
   }
@@ -79,10 +92,8 @@ struct SigmoidNode final : Node {
 // d relu(x) = 1[x > 0] dx
 struct ReluNode final : Node {
   const char* name() const override { return "relu"; }
-  VarList vjp(const Var& g, const std::vector<bool>&) override {
-    return {mask_select(greater(input(0).value(), 0.0), g)};
-  }
-  Var jvp(const VarList& t) override { return mask_select(greater(input(0).value(), 0.0), t[0]); }
+  VarList vjp(const Var& g, const std::vector<bool>&) override { return {relu_select(input(0), g)}; }
+  Var jvp(const VarList& t) override { return relu_select(input(0), t[0]); }
 };
 
 // d softplus(x) = σ(x) dx

@@ -7,6 +7,30 @@ using namespace detail;
 
 namespace {
 
+// op(X) op(Y) + op(X') op(Y') for the tangent of a bilinear product, either term possibly
+// absent; 2-D products accumulate into one buffer through gemm's beta.
+Tensor sum_of_products(const Tensor& x1, const Tensor& y1, const Tensor& x2, const Tensor& y2, bool fx, bool fy) {
+  if (!x1.defined()) return x2.defined() ? matmul(x2, y2, fx, fy) : Tensor();
+  Tensor out = matmul(x1, y1, fx, fy);
+  if (!x2.defined()) return out;
+  if (out.rank() == 2 && x2.rank() == 2 && y2.rank() == 2) {
+    gemm_into(out, x2, y2, fx, fy, 1.0, 1.0);
+    return out;
+  }
+  return add(out, matmul(x2, y2, fx, fy));
+}
+Tensor tangent_value(const Var& v) {
+  const Var t = v.tangent();
+  return t.defined() ? t.value() : Tensor();
+}
+
+// The cotangent op(X) op(Y) of a leaf when only its tangent is wanted (forward-over-reverse
+// HVP): zeros as the value, d(op(X) op(Y)) as the tangent.
+Var leaf_product_tangent_only(const Var& x, const Var& y, bool fx, bool fy, const Shape& shape) {
+  return with_tangent(Tensor::zeros(shape, x.dtype()),
+                      sum_of_products(tangent_value(x), y.value(), x.value(), tangent_value(y), fx, fy));
+}
+
 // C = op(A) op(B), op = transpose of the last two axes when flagged. The cotangents use
 // the transpose flags of gemm instead of materialized transposes:
 //   dA = g op(B)ᵀ        (or, when A enters transposed, op(B) gᵀ)
@@ -18,13 +42,28 @@ struct MatmulNode final : Node {
   VarList vjp(const Var& g, const std::vector<bool>& need) override {
     const Var &a = input(0), &b = input(1);
     Var da, db;
-    if (need[0]) da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
-    if (need[1]) db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+    const bool skip_leaf_values = leaf_cotangent_values_unused();
+    if (need[0]) {
+      if (skip_leaf_values && is_leaf(a))
+        da = ta ? leaf_product_tangent_only(b, g, tb, true, a.shape())
+                : leaf_product_tangent_only(g, b, false, !tb, a.shape());
+      else
+        da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
+    }
+    if (need[1]) {
+      if (skip_leaf_values && is_leaf(b))
+        db = tb ? leaf_product_tangent_only(g, a, true, ta, b.shape())
+                : leaf_product_tangent_only(a, g, !ta, false, b.shape());
+      else
+        db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+    }
     return {da, db};
   }
+  // d(op(A) op(B)) = op(dA) op(B) + op(A) op(dB), in one output buffer.
   Var jvp(const VarList& t) override {
-    return add_tangents(t[0].defined() ? matmul(t[0], input(1), ta, tb) : Var(),
-                        t[1].defined() ? matmul(input(0), t[1], ta, tb) : Var());
+    Tensor r = sum_of_products(t[0].defined() ? t[0].value() : Tensor(), input(1).value(), input(0).value(),
+                               t[1].defined() ? t[1].value() : Tensor(), ta, tb);
+    return r.defined() ? Var(std::move(r)) : Var();
   }
 };
 

@@ -78,7 +78,10 @@ struct SoftmaxNode final : Node {
   explicit SoftmaxNode(int a) : axis(a) {}
   const char* name() const override { return "softmax"; }
   static Var rule(const Var& y, const Var& d, int axis) { return y * (d - sum(d * y, {axis}, true)); }
-  VarList vjp(const Var& g, const std::vector<bool>&) override { return {rule(output(), g, axis)}; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override {
+    if (!tangent.defined() && plain({&g})) return {Var(softmax_backward(g.value(), value, axis))};
+    return {rule(output(), g, axis)};
+  }
   Var jvp(const VarList& t) override { return rule(out(), t[0], axis); }
 };
 
@@ -88,6 +91,7 @@ struct LogSoftmaxNode final : Node {
   explicit LogSoftmaxNode(int a) : axis(a) {}
   const char* name() const override { return "log_softmax"; }
   VarList vjp(const Var& g, const std::vector<bool>&) override {
+    if (!tangent.defined() && plain({&g})) return {Var(log_softmax_backward(g.value(), value, axis))};
     return {g - exp(output()) * sum(g, {axis}, true)};
   }
   Var jvp(const VarList& t) override { return t[0] - sum(t[0] * exp(out()), {axis}, true); }
