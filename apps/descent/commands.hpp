@@ -11,5 +11,7 @@ void register_demo(CLI::App& app);
 void register_optimize(CLI::App& app);
 // `descent experiment list|run`: the seed claims as self-checking experiments.
 void register_experiment(CLI::App& app);
+// `descent transport`: exact, entropic and closed-form OT between two point clouds.
+void register_transport(CLI::App& app);
 
 }  // namespace descent::cli

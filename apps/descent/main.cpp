@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   descent::cli::register_demo(app);
   descent::cli::register_optimize(app);
   descent::cli::register_experiment(app);
+  descent::cli::register_transport(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
