@@ -1,4 +1,5 @@
 // Slicing, concatenation, gather/scatter and index_select with their adjoints.
+#include <algorithm>
 #include <cstring>
 
 #include "descent/core/ops.hpp"
@@ -198,6 +199,26 @@ Tensor index_add(const Shape& shape, int axis_in, const Tensor& index, const Ten
       }
     return out;
   });
+}
+
+void gather_rows(const Tensor& source, std::span<const int64_t> indices, Tensor& dest) {
+  DESCENT_CHECK(source.rank() >= 1 && dest.rank() == source.rank() &&
+                    dest.dtype() == source.dtype() &&
+                    std::equal(dest.shape().begin() + 1, dest.shape().end(), source.shape().begin() + 1,
+                               source.shape().end()) &&
+                    dest.dim(0) >= static_cast<int64_t>(indices.size()),
+                ShapeError, "gather_rows: cannot gather {} rows of {} {} into {} {}",
+                indices.size(), dtype_name(source.dtype()), source.shape(),
+                dtype_name(dest.dtype()), dest.shape());
+  const int64_t rows = source.dim(0);
+  const size_t row_bytes = source.dim(0) ? source.nbytes() / static_cast<size_t>(rows) : 0;
+  const char* src = static_cast<const char*>(source.raw());
+  char* dst = static_cast<char*>(dest.raw());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    DESCENT_CHECK(0 <= indices[i] && indices[i] < rows, ShapeError,
+                  "gather_rows: index {} is outside the {} rows", indices[i], rows);
+    std::memcpy(dst + i * row_bytes, src + static_cast<size_t>(indices[i]) * row_bytes, row_bytes);
+  }
 }
 
 }  // namespace descent

@@ -1,4 +1,5 @@
 #include "descent/data/dataset.hpp"
+#include "descent/core/ops.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -229,25 +230,6 @@ std::span<const int64_t> BatchSampler::batch(BatchPosition p) {
 BatchPosition BatchSampler::next(BatchPosition p) const {
   return p.step + 1 < steps_per_epoch() ? BatchPosition{p.epoch, p.step + 1}
                                         : BatchPosition{p.epoch + 1, 0};
-}
-
-void gather_rows(const Tensor& source, std::span<const int64_t> indices, Tensor& dest) {
-  DESCENT_CHECK(source.rank() >= 1 && dest.rank() == source.rank() &&
-                    dest.dtype() == source.dtype() &&
-                    tail_shape(dest.shape()) == tail_shape(source.shape()) &&
-                    dest.dim(0) >= static_cast<int64_t>(indices.size()),
-                ShapeError, "gather_rows: cannot gather {} rows of {} {} into {} {}",
-                indices.size(), dtype_name(source.dtype()), source.shape(),
-                dtype_name(dest.dtype()), dest.shape());
-  const int64_t rows = source.dim(0);
-  const size_t row_bytes = source.dim(0) ? source.nbytes() / static_cast<size_t>(rows) : 0;
-  const char* src = static_cast<const char*>(source.raw());
-  char* dst = static_cast<char*>(dest.raw());
-  for (size_t i = 0; i < indices.size(); ++i) {
-    DESCENT_CHECK(0 <= indices[i] && indices[i] < rows, ShapeError,
-                  "gather_rows: index {} is outside the {} rows", indices[i], rows);
-    std::memcpy(dst + i * row_bytes, src + static_cast<size_t>(indices[i]) * row_bytes, row_bytes);
-  }
 }
 
 void BatchBuffer::gather(const Dataset& data, std::span<const int64_t> indices) {

@@ -10,20 +10,15 @@
 
 namespace descent::nn {
 
-void gather_rows(const Tensor& x, std::span<const int64_t> indices, Tensor& out) {
-  const int64_t n = x.dim(0), b = static_cast<int64_t>(indices.size());
+namespace {
+// A buffer for `rows` rows shaped like x's, reallocated only when the batch size changes.
+void ensure_rows(const Tensor& x, int64_t rows, Tensor& buffer) {
   Shape shape = x.shape();
-  shape[0] = b;
-  if (!out.defined() || !(out.shape() == shape) || out.dtype() != x.dtype()) out = Tensor::empty(shape, x.dtype());
-  const size_t row_bytes = x.nbytes() / static_cast<size_t>(std::max<int64_t>(n, 1));
-  const char* src = static_cast<const char*>(x.raw());
-  char* dst = static_cast<char*>(out.raw());
-  for (int64_t i = 0; i < b; ++i) {
-    const int64_t r = indices[static_cast<size_t>(i)];
-    DESCENT_CHECK(r >= 0 && r < n, InputError, "gather_rows: index {} is outside [0, {})", r, n);
-    std::memcpy(dst + static_cast<size_t>(i) * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
-  }
+  shape[0] = rows;
+  if (!buffer.defined() || !(buffer.shape() == shape) || buffer.dtype() != x.dtype())
+    buffer = Tensor::empty(shape, x.dtype());
 }
+}  // namespace
 
 ModelObjective::ModelObjective(Model& model, Loss loss, Tensor inputs, Tensor targets, int64_t chunk_size)
     : model_(model), loss_(loss), inputs_(std::move(inputs)), targets_(std::move(targets)), chunk_size_(chunk_size) {
@@ -47,7 +42,9 @@ double ModelObjective::accumulate(const Tensor& theta, const Tensor& x, const Te
   ForwardContext ctx{training_, rng_};
   std::optional<NoGradGuard> no_grad;
   if (!want_grad) no_grad.emplace();
-  Var total = sum(per_example_loss(loss_, model_.forward(Var(x), params, ctx), y));
+  Var outputs = model_.forward(Var(x), params, ctx);
+  last_outputs_ = outputs.value();
+  Var total = sum(per_example_loss(loss_, outputs, y));
   const double value = total.item();
   if (want_grad) {
     const VarList grads = grad(total * weight, params);
@@ -84,6 +81,9 @@ double ModelObjective::value_and_gradient(const Tensor& theta, Tensor& gradient)
 
 void ModelObjective::gather_batch(std::span<const int64_t> indices) {
   DESCENT_CHECK(!indices.empty(), InputError, "ModelObjective: a batch needs at least one example");
+  const auto b = static_cast<int64_t>(indices.size());
+  ensure_rows(inputs_, b, batch_x_);
+  ensure_rows(targets_, b, batch_y_);
   gather_rows(inputs_, indices, batch_x_);
   gather_rows(targets_, indices, batch_y_);
 }

@@ -4,6 +4,7 @@
 // returns a new contiguous tensor; errors name the operation and the shapes involved.
 // These are the kernels that the autodiff primitives (descent/autodiff) are built on.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "descent/core/tensor.hpp"
@@ -100,6 +101,10 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index);
 Tensor scatter_add(const Shape& shape, int axis, const Tensor& index, const Tensor& src);
 // Rows (or slices along axis) picked by a 1-D int64 index.
 Tensor index_select(const Tensor& x, int axis, const Tensor& index);
+// Copies rows `indices` of `source` (any dtype, rank >= 1) into the first rows of `dest`
+// (same dtype and row shape, at least indices.size() rows): mini-batches gathered into
+// buffers that are reused every step.
+void gather_rows(const Tensor& source, std::span<const int64_t> indices, Tensor& dest);
 // Zeros of `shape` with src's slices added at index positions (index_select's adjoint).
 Tensor index_add(const Shape& shape, int axis, const Tensor& index, const Tensor& src);
 

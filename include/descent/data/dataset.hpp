@@ -118,8 +118,5 @@ class BatchBuffer {
   Tensor inputs_, targets_;
 };
 
-// Copies rows `indices` of `source` (any dtype, rank >= 1) into the first rows of `dest`
-// (same dtype and row shape, at least indices.size() rows).
-void gather_rows(const Tensor& source, std::span<const int64_t> indices, Tensor& dest);
 
 }  // namespace descent::data

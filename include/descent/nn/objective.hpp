@@ -39,6 +39,11 @@ class ModelObjective final : public Objective {
   };
   Evaluation evaluate(const Tensor& theta);
 
+  // The model outputs of the last batch_value_and_gradient call (for training accuracy).
+  const Tensor& last_outputs() const { return last_outputs_; }
+  // The targets of the last batch_value_and_gradient call.
+  const Tensor& last_targets() const { return batch_y_; }
+
   Model& model() { return model_; }
   const Tensor& inputs() const { return inputs_; }
   const Tensor& targets() const { return targets_; }
@@ -63,9 +68,7 @@ class ModelObjective final : public Objective {
   bool training_ = false;
   Rng* rng_ = nullptr;
   Tensor batch_x_, batch_y_;  // reused gather buffers
+  Tensor last_outputs_;
 };
-
-// Rows of x picked by `indices` into `out` (resized only when the batch size changes).
-void gather_rows(const Tensor& x, std::span<const int64_t> indices, Tensor& out);
 
 }  // namespace descent::nn

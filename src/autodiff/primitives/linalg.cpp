@@ -10,7 +10,9 @@ namespace {
 // op(X) op(Y) + op(X') op(Y') for the tangent of a bilinear product, either term possibly
 // absent; 2-D products accumulate into one buffer through gemm's beta.
 Tensor sum_of_products(const Tensor& x1, const Tensor& y1, const Tensor& x2, const Tensor& y2, bool fx, bool fy) {
-  if (!x1.defined()) return x2.defined() ? matmul(x2, y2, fx, fy) : Tensor();
+  // A term with an undefined (zero) factor is absent.
+  if (!x2.defined() || !y2.defined()) return x1.defined() && y1.defined() ? matmul(x1, y1, fx, fy) : Tensor();
+  if (!x1.defined() || !y1.defined()) return matmul(x2, y2, fx, fy);
   Tensor out = matmul(x1, y1, fx, fy);
   if (!x2.defined()) return out;
   if (out.rank() == 2 && x2.rank() == 2 && y2.rank() == 2) {
