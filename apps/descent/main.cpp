@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   CLI::App app{"descent: optimization for machine learning, and instruments for its theory"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "descent 0.1.0");
+  descent::cli::register_train(app);
+  descent::cli::register_eval(app);
   descent::cli::register_demo(app);
   descent::cli::register_optimize(app);
   descent::cli::register_experiment(app);

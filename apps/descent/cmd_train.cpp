@@ -1,0 +1,104 @@
+// `descent train` (the main job: a model on Fashion-MNIST, checkpointed) and `descent eval`.
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "commands.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/safetensors.hpp"
+#include "descent/data/fashion_mnist.hpp"
+#include "descent/train/trainer.hpp"
+
+namespace descent::cli {
+namespace {
+
+std::string key_to_flag(const std::string& key) {
+  std::string flag = "--" + key;
+  for (char& ch : flag)
+    if (ch == '_') ch = '-';
+  return flag;
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "train", "train a model on real data (default: an MLP on Fashion-MNIST with momentum SGD), with metrics, "
+               "plots and crash-safe checkpoints");
+  auto config = std::make_shared<train::TrainConfig>();
+  auto config_file = std::make_shared<std::string>();
+  auto resume = std::make_shared<std::string>();
+  auto given = std::make_shared<std::vector<std::pair<CLI::Option*, std::string>>>();
+  auto& c = *config;
+  auto add = [&](const std::string& key, auto& field, const std::string& help) {
+    CLI::Option* opt = cmd->add_option(key_to_flag(key), field, help)->capture_default_str();
+    given->emplace_back(opt, key);
+    return opt;
+  };
+  cmd->add_option("--config", *config_file, "JSON file of settings (keys as the flags, with _); flags override it");
+  cmd->add_option("--resume", *resume, "continue the run in this folder from its last checkpoint");
+  add("dataset", c.dataset, "fashion-mnist | two-moons | gaussian-mixture");
+  add("data_dir", c.data_dir, "Fashion-MNIST folder (default $DESCENT_FASHION_MNIST_DIR or Debian's)");
+  add("train_examples", c.train_examples, "use the first N training examples (0 = all)");
+  add("test_examples", c.test_examples, "evaluate on the first N test examples (0 = all)");
+  add("model", c.model, "mlp | cnn");
+  add("hidden", c.hidden, "MLP hidden widths")->delimiter(',');
+  add("activation", c.activation, "relu | tanh | sigmoid | gelu | softplus | erf | identity");
+  add("parameterization", c.parameterization, "standard | ntk | mean_field");
+  add("cnn_channels1", c.cnn_channels1, "CNN: channels of the first convolution");
+  add("cnn_channels2", c.cnn_channels2, "CNN: channels of the second convolution");
+  add("dropout", c.dropout, "dropout probability before the output layer(s)");
+  add("dtype", c.dtype, "float32 | float64");
+  add("optimizer", c.optimizer, "sgd | momentum | nesterov | adam | adamw");
+  add("learning_rate", c.learning_rate, "peak learning rate η");
+  add("momentum", c.momentum, "momentum coefficient (momentum, nesterov)");
+  add("weight_decay", c.weight_decay, "L2 weight decay (decoupled for adamw)");
+  add("beta1", c.beta1, "Adam β1");
+  add("beta2", c.beta2, "Adam β2");
+  add("eps", c.eps, "Adam ε");
+  add("schedule", c.schedule, "constant | cosine | step");
+  add("warmup_steps", c.warmup_steps, "linear warm-up steps");
+  add("step_gamma", c.step_gamma, "step schedule: factor per --step-epochs");
+  add("step_epochs", c.step_epochs, "step schedule: epochs per decay");
+  add("clip_norm", c.clip_norm, "clip the gradient's global norm (0 = off)");
+  add("epochs", c.epochs, "epochs");
+  add("batch_size", c.batch_size, "mini-batch size");
+  add("max_steps", c.max_steps, "stop after this many steps in all (0 = no limit)");
+  add("seed", c.seed, "seed of every random draw (init, batches, dropout)");
+  add("threads", c.threads, "BLAS threads");
+  add("out", c.out, "run folder (default runs/<model>-seed<seed>)");
+  add("checkpoint_every", c.checkpoint_every, "steps between checkpoints (also at each epoch end)");
+  add("plots", c.plots, "render loss/accuracy plots with gnuplot");
+  add("progress", c.progress, "progress bar on a terminal");
+  cmd->callback([config, config_file, resume, given] {
+    train::install_interrupt_handlers();
+    train::TrainResult result;
+    if (!resume->empty()) {
+      for (const auto& [opt, key] : *given)
+        DESCENT_CHECK(opt->count() == 0, InputError,
+                      "train --resume takes its settings from the run's config.json; drop {}", key_to_flag(key));
+      result = train::resume_training(*resume);
+    } else {
+      nlohmann::json j = config_file->empty() ? train::to_json(train::TrainConfig{})
+                                              : train::to_json(train::load_config(*config_file));
+      const nlohmann::json flags = train::to_json(*config);
+      for (const auto& [opt, key] : *given)
+        if (opt->count() > 0) j[key] = flags[key];
+      result = train::run_training(train::config_from_json(j, "from the command line"));
+    }
+    if (result.interrupted) std::exit(128 + result.interrupt_signal);
+  });
+}
+
+void register_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "evaluate a finished run's model on the test set");
+  auto run_dir = std::make_shared<std::string>();
+  cmd->add_option("run", *run_dir, "run folder written by `descent train`")->required();
+  cmd->callback([run_dir] {
+    const auto r = train::evaluate_run(*run_dir);
+    fmt::print("{}: test loss {:.4f}, accuracy {:.2f}% on {} examples\n", *run_dir, r.loss, 100 * r.accuracy,
+               r.examples);
+  });
+}
+
+}  // namespace descent::cli

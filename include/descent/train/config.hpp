@@ -1,0 +1,56 @@
+#pragma once
+// TrainConfig: everything that defines a training run, settable by flags or a JSON file,
+// and written back to the run's folder (config.json) so a run can be resumed or repeated.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace descent::train {
+
+struct TrainConfig {
+  // ---- data ----
+  std::string dataset = "fashion-mnist";  // fashion-mnist | two-moons | gaussian-mixture
+  std::string data_dir;                   // Fashion-MNIST folder ("" = default / env)
+  int64_t train_examples = 0;             // use the first N training examples (0 = all)
+  int64_t test_examples = 0;              // evaluate on the first N test examples (0 = all)
+  // ---- model ----
+  std::string model = "mlp";  // mlp | cnn
+  std::vector<int64_t> hidden = {256, 256};
+  std::string activation = "relu";
+  std::string parameterization = "standard";  // standard | ntk | mean_field
+  int64_t cnn_channels1 = 32, cnn_channels2 = 64;
+  double dropout = 0.0;
+  std::string dtype = "float32";
+  // ---- optimization ----
+  std::string optimizer = "momentum";  // sgd | momentum | nesterov | adam | adamw
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::string schedule = "cosine";  // constant | cosine | step
+  int64_t warmup_steps = 0;
+  double step_gamma = 0.1;         // step schedule: η · γ^(epoch / step_epochs)
+  int64_t step_epochs = 5;
+  double clip_norm = 0.0;          // 0 = no clipping
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  int64_t max_steps = 0;  // stop after this many steps in all (0 = run every epoch)
+  uint64_t seed = 0;
+  int threads = 1;  // BLAS threads
+  // ---- output ----
+  std::string out;                    // run folder ("" = runs/<model>-seed<seed>)
+  int64_t checkpoint_every = 500;     // steps between checkpoints (and at every epoch end)
+  bool plots = true;                  // render PNG plots with gnuplot when it is installed
+  bool progress = true;               // progress bar on a terminal
+};
+
+// JSON with every field; from_json refuses unknown keys and wrong types with InputError
+// naming the key, and validate() checks ranges (positive batch size, rates, ...).
+nlohmann::json to_json(const TrainConfig& c);
+TrainConfig config_from_json(const nlohmann::json& j, const std::string& source);
+TrainConfig load_config(const std::string& path);
+void validate(const TrainConfig& c);
+
+}  // namespace descent::train

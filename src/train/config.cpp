@@ -1,0 +1,156 @@
+#include "descent/train/config.hpp"
+
+#include <fstream>
+#include <set>
+
+#include "descent/core/error.hpp"
+
+namespace descent::train {
+namespace {
+
+// Every field once, by name: to_json, from_json and the unknown-key check all walk this list.
+template <class Config, class F>
+void visit_fields(Config& c, F&& f) {
+  f("dataset", c.dataset);
+  f("data_dir", c.data_dir);
+  f("train_examples", c.train_examples);
+  f("test_examples", c.test_examples);
+  f("model", c.model);
+  f("hidden", c.hidden);
+  f("activation", c.activation);
+  f("parameterization", c.parameterization);
+  f("cnn_channels1", c.cnn_channels1);
+  f("cnn_channels2", c.cnn_channels2);
+  f("dropout", c.dropout);
+  f("dtype", c.dtype);
+  f("optimizer", c.optimizer);
+  f("learning_rate", c.learning_rate);
+  f("momentum", c.momentum);
+  f("weight_decay", c.weight_decay);
+  f("beta1", c.beta1);
+  f("beta2", c.beta2);
+  f("eps", c.eps);
+  f("schedule", c.schedule);
+  f("warmup_steps", c.warmup_steps);
+  f("step_gamma", c.step_gamma);
+  f("step_epochs", c.step_epochs);
+  f("clip_norm", c.clip_norm);
+  f("epochs", c.epochs);
+  f("batch_size", c.batch_size);
+  f("max_steps", c.max_steps);
+  f("seed", c.seed);
+  f("threads", c.threads);
+  f("out", c.out);
+  f("checkpoint_every", c.checkpoint_every);
+  f("plots", c.plots);
+  f("progress", c.progress);
+}
+
+template <class T>
+const char* json_type_name() {
+  if constexpr (std::is_same_v<T, std::string>) return "a string";
+  else if constexpr (std::is_same_v<T, bool>) return "true or false";
+  else if constexpr (std::is_floating_point_v<T>) return "a number";
+  else if constexpr (std::is_integral_v<T>) return "an integer";
+  else return "a list of integers";
+}
+
+template <class T>
+bool has_type(const nlohmann::json& v) {
+  if constexpr (std::is_same_v<T, std::string>) return v.is_string();
+  else if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+  else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+  else if constexpr (std::is_unsigned_v<T>) return v.is_number_unsigned();
+  else if constexpr (std::is_integral_v<T>) return v.is_number_integer();
+  else {
+    if (!v.is_array()) return false;
+    for (const auto& e : v)
+      if (!e.is_number_integer()) return false;
+    return true;
+  }
+}
+
+void check_one_of(const std::string& key, const std::string& value, std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) {
+    if (value == c) return;
+    list += (list.empty() ? "" : ", ") + std::string(c);
+  }
+  fail<InputError>("config: {} '{}' is not one of {}", key, value, list);
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainConfig& c) {
+  nlohmann::json j = nlohmann::json::object();
+  visit_fields(c, [&](const char* key, const auto& value) { j[key] = value; });
+  return j;
+}
+
+TrainConfig config_from_json(const nlohmann::json& j, const std::string& source) {
+  DESCENT_CHECK(j.is_object(), InputError, "config {}: expected a JSON object of settings", source);
+  TrainConfig c;
+  std::set<std::string> known;
+  visit_fields(c, [&](const char* key, auto& field) {
+    known.insert(key);
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    using T = std::decay_t<decltype(field)>;
+    DESCENT_CHECK(has_type<T>(*it), InputError, "config {}: '{}' must be {}, got {}", source, key,
+                  json_type_name<T>(), it->dump());
+    field = it->template get<T>();
+  });
+  for (const auto& [key, value] : j.items())
+    DESCENT_CHECK(known.count(key), InputError, "config {}: unknown setting '{}' (see `descent train --help`)", source,
+                  key);
+  validate(c);
+  return c;
+}
+
+TrainConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  DESCENT_CHECK(in.good(), InputError, "config '{}': cannot open the file", path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail<InputError>("config '{}': not valid JSON ({})", path, e.what());
+  }
+  return config_from_json(j, "'" + path + "'");
+}
+
+void validate(const TrainConfig& c) {
+  check_one_of("dataset", c.dataset, {"fashion-mnist", "two-moons", "gaussian-mixture"});
+  check_one_of("model", c.model, {"mlp", "cnn"});
+  check_one_of("dtype", c.dtype, {"float32", "float64"});
+  check_one_of("optimizer", c.optimizer, {"sgd", "momentum", "nesterov", "adam", "adamw"});
+  check_one_of("schedule", c.schedule, {"constant", "cosine", "step"});
+  check_one_of("parameterization", c.parameterization, {"standard", "ntk", "mean_field"});
+  auto positive = [](const char* key, double v) {
+    DESCENT_CHECK(v > 0, InputError, "config: {} must be positive, got {}", key, v);
+  };
+  auto non_negative = [](const char* key, double v) {
+    DESCENT_CHECK(v >= 0, InputError, "config: {} must be non-negative, got {}", key, v);
+  };
+  positive("learning_rate", c.learning_rate);
+  positive("epochs", static_cast<double>(c.epochs));
+  positive("batch_size", static_cast<double>(c.batch_size));
+  positive("checkpoint_every", static_cast<double>(c.checkpoint_every));
+  positive("threads", c.threads);
+  positive("eps", c.eps);
+  non_negative("weight_decay", c.weight_decay);
+  non_negative("clip_norm", c.clip_norm);
+  non_negative("max_steps", static_cast<double>(c.max_steps));
+  non_negative("train_examples", static_cast<double>(c.train_examples));
+  non_negative("test_examples", static_cast<double>(c.test_examples));
+  non_negative("warmup_steps", static_cast<double>(c.warmup_steps));
+  DESCENT_CHECK(c.momentum >= 0 && c.momentum < 1, InputError, "config: momentum must be in [0, 1), got {}",
+                c.momentum);
+  DESCENT_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, InputError,
+                "config: beta1 and beta2 must be in [0, 1), got {} and {}", c.beta1, c.beta2);
+  DESCENT_CHECK(c.dropout >= 0 && c.dropout < 1, InputError, "config: dropout must be in [0, 1), got {}", c.dropout);
+  for (int64_t w : c.hidden)
+    DESCENT_CHECK(w > 0, InputError, "config: hidden layer widths must be positive, got {}", w);
+}
+
+}  // namespace descent::train
