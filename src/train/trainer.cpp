@@ -97,7 +97,7 @@ nn::Model build_model(const TrainConfig& c, const data::Dataset& train) {
   return nn::mlp(train.example_shape().numel(), classes, o, dtype);
 }
 
-optim::GradientTransformation build_optimizer(const TrainConfig& c, int64_t total_steps) {
+optim::Schedule build_schedule(const TrainConfig& c, int64_t total_steps) {
   optim::Schedule rate = optim::constant_schedule(c.learning_rate);
   const int64_t decay_steps = std::max<int64_t>(1, total_steps - c.warmup_steps);
   if (c.schedule == "cosine") rate = optim::cosine_decay(c.learning_rate, decay_steps);
@@ -106,6 +106,10 @@ optim::GradientTransformation build_optimizer(const TrainConfig& c, int64_t tota
     rate = optim::step_decay(c.learning_rate, c.step_gamma, c.step_epochs * steps_per_epoch);
   }
   if (c.warmup_steps > 0) rate = optim::linear_warmup(rate, c.warmup_steps);
+  return rate;
+}
+
+optim::GradientTransformation build_optimizer(const TrainConfig& c, const optim::Schedule& rate) {
   optim::GradientTransformation opt = [&] {
     if (c.optimizer == "sgd") return optim::sgd(rate, 0.0, false, c.weight_decay);
     if (c.optimizer == "momentum") return optim::sgd(rate, c.momentum, false, c.weight_decay);
@@ -270,7 +274,8 @@ TrainResult Run::execute(bool resume) {
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
   const int64_t total_steps = c_.max_steps > 0 ? std::min(c_.max_steps, steps_per_epoch * c_.epochs)
                                                : steps_per_epoch * c_.epochs;
-  optimizer_.emplace(build_optimizer(c_, steps_per_epoch * c_.epochs));
+  const optim::Schedule schedule = build_schedule(c_, steps_per_epoch * c_.epochs);
+  optimizer_.emplace(build_optimizer(c_, schedule));
   model_->initialize(c_.seed);
   state_ = optimizer_->init(model_->parameters());
   dropout_rng_ = Rng(c_.seed, /*stream=*/1000);
@@ -320,7 +325,7 @@ TrainResult Run::execute(bool resume) {
       m.train_accuracy = static_cast<double>(p_.correct) / static_cast<double>(p_.seen);
       m.test_loss = eval.loss;
       m.test_accuracy = eval.accuracy;
-      m.learning_rate = c_.learning_rate;
+      m.learning_rate = schedule(p_.global_step - 1);  // the rate of the epoch's last step
       m.seconds = p_.epoch_seconds;
       m.examples_per_second = static_cast<double>(p_.seen) / std::max(p_.epoch_seconds, 1e-9);
       p_.total_seconds += p_.epoch_seconds;

@@ -146,7 +146,7 @@ TEST(CrashSafety, KilledAtRandomMomentsAndResumedEqualsAnUninterruptedRunBitwise
 
 TEST(CrashSafety, SigtermWritesACheckpointAndExitsCleanly) {
   const fs::path dir = fresh_dir("sigterm");
-  const std::string cmd = fmt::format("timeout -s TERM 0.4 {} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, cli_args(dir));
+  const std::string cmd = fmt::format("timeout --preserve-status -s TERM 0.4 {} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, cli_args(dir));
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
