@@ -10,6 +10,21 @@
 namespace descent::experiments {
 namespace {
 
+// Standard deviation of one Monte Carlo term I = max(best - f, 0), f ~ N(mean, sd^2), from
+// E[I^2] = sd^2 ((u^2 + 1) Phi(u) + u phi(u)), u = (best - mean) / sd. The sample's own
+// standard deviation is no yardstick where improvement is rare: with a handful of
+// improving draws it is mostly too small, and a correct estimate then looks 5 standard
+// errors off.
+double improvement_sd(double mean, double sd, double best) {
+  if (sd <= 0) return 0.0;
+  const double u = (best - mean) / sd;
+  const double Phi = 0.5 * std::erfc(-u / std::sqrt(2.0));
+  const double phi = std::exp(-0.5 * u * u) / std::sqrt(2.0 * M_PI);
+  const double second_moment = sd * sd * ((u * u + 1.0) * Phi + u * phi);
+  const double ei = sd * (u * Phi + phi);
+  return std::sqrt(std::max(second_moment - ei * ei, 0.0));
+}
+
 Result run_ei(const RunOptions& opt) {
   using namespace blackbox;
   const int samples = opt.quick ? 20000 : 200000, grid = opt.quick ? 25 : 101;
@@ -26,7 +41,14 @@ Result run_ei(const RunOptions& opt) {
 
   auto csv = open_output(opt.output_dir, "ei.csv");
   if (csv.is_open()) csv << "x,mean,sd,ei_closed,ei_monte_carlo,standard_error\n";
-  double max_z = 0.0, max_abs = 0.0;
+  // The z-test needs the CLT: at least 30 improving draws expected. Rarer improvement (the
+  // far tails) is a Poisson count K of a few draws, lambda = S P(improve) expected, where one
+  // extra draw already looks like "4 standard errors". There the Monte Carlo sum may be off
+  // by at most 5 sqrt(lambda) + 5 draws (Poisson tail < 1e-6 for lambda < 30) of twice the
+  // mean improvement given improvement, EI / P: rare_ratio = |MC - closed| / that <= 1.
+  constexpr double kMinImprovingDraws = 30.0;
+  double max_z = 0.0, max_abs = 0.0, max_rare_ratio = 0.0;
+  int rare = 0;
   for (int i = 0; i < grid; ++i) {
     const double x = -2.0 + 4.0 * i / (grid - 1);
     Vector mu, var;
@@ -36,9 +58,17 @@ Result run_ei(const RunOptions& opt) {
     const Matrix F = gp.sample_posterior(Vector::Constant(1, x), samples, rng);
     const Eigen::ArrayXd imp = (best - F.col(0).array()).max(0.0);
     const double mc = imp.mean();
-    const double se = std::sqrt((imp - mc).square().sum() / (samples - 1) / samples);
+    const double se = improvement_sd(mu[0], sd, best) / std::sqrt(double(samples));
     max_abs = std::max(max_abs, std::abs(mc - closed));
-    if (se > 0) max_z = std::max(max_z, std::abs(mc - closed) / se);
+    const double improving_draws = samples * probability_of_improvement(mu[0], sd, best);
+    if (improving_draws >= kMinImprovingDraws) {
+      max_z = std::max(max_z, std::abs(mc - closed) / se);
+    } else if (improving_draws > 0) {
+      ++rare;
+      const double mean_excess = closed / probability_of_improvement(mu[0], sd, best);
+      const double tolerance = (5.0 * std::sqrt(improving_draws) + 5.0) * 2.0 * mean_excess / samples;
+      max_rare_ratio = std::max(max_rare_ratio, std::abs(mc - closed) / tolerance);
+    }
     if (csv.is_open()) csv << x << "," << mu[0] << "," << sd << "," << closed << "," << mc << "," << se << "\n";
   }
   double max_ei_at_data = 0.0;
@@ -49,12 +79,15 @@ Result run_ei(const RunOptions& opt) {
   }
   Result r;
   r.measured = {{"max_abs_difference", max_abs}, {"max_z_score", max_z}, {"max_ei_at_queried_points", max_ei_at_data},
+                {"rare_improvement_points", rare}, {"max_rare_ratio", max_rare_ratio},
                 {"samples", samples}, {"grid_points", grid}};
-  r.expected = {{"max_z_score", 0.0}, {"max_ei_at_queried_points", 0.0}};
+  r.expected = {{"max_z_score", 0.0}, {"max_rare_ratio", 0.0}, {"max_ei_at_queried_points", 0.0}};
   // Over `grid` points, |z| <= 4.5 holds with probability > 0.999 when the two agree.
-  r.tolerance = {{"max_z_score", 4.5}, {"max_ei_at_queried_points", 1e-5}};
-  r.passed = max_z <= 4.5 && max_ei_at_data <= 1e-5;
-  r.notes = "Minimization form: improvement = max(best - f, 0). Matérn-5/2, l = 0.7, s_f^2 = 1, s_n^2 = 1e-12.";
+  r.tolerance = {{"max_z_score", 4.5}, {"max_rare_ratio", 1.0}, {"max_ei_at_queried_points", 1e-5}};
+  r.passed = max_z <= 4.5 && max_rare_ratio <= 1.0 && max_ei_at_data <= 1e-5;
+  r.notes = "Minimization form: improvement = max(best - f, 0). Matérn-5/2, l = 0.7, s_f^2 = 1, s_n^2 = 1e-12. "
+            "z = (MC - closed) / exact standard error of the MC mean (from the closed-form second moment), where at "
+            "least 30 improving draws are expected; elsewhere a Poisson bound on the count of improving draws.";
   return r;
 }
 
