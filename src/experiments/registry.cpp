@@ -11,6 +11,7 @@ void register_queens_local_search(Registry&);
 void register_eda_one_max(Registry&);
 void register_random_vs_grid_search(Registry&);
 void register_ei_closed_form_vs_monte_carlo(Registry&);
+void register_ntk_concentration(Registry&);
 void register_overparameterized_least_squares(Registry&);
 
 namespace {
@@ -19,6 +20,7 @@ void register_all(Registry& r) {
   register_eda_one_max(r);
   register_random_vs_grid_search(r);
   register_ei_closed_form_vs_monte_carlo(r);
+  register_ntk_concentration(r);
   register_overparameterized_least_squares(r);
 }
 }  // namespace
