@@ -56,7 +56,7 @@ std::vector<Tensor> Model::parameter_views(const Tensor& flat) const {
   return views;
 }
 
-Var Model::forward(const Var& x, std::span<const Var> params, ForwardContext& ctx) {
+Var Model::forward(const Var& x, std::span<const Var> params, ForwardContext& ctx, std::vector<Var>* layer_outputs) {
   DESCENT_CHECK(params.size() == info_.size(), ShapeError, "Model: forward needs {} parameter variables, got {}",
                 info_.size(), params.size());
   DESCENT_CHECK(x.rank() == input_shape_.rank() + 1, ShapeError,
@@ -69,6 +69,7 @@ Var Model::forward(const Var& x, std::span<const Var> params, ForwardContext& ct
   for (size_t l = 0; l < layers_.size(); ++l) {
     const size_t first = first_param_of_layer_[l], count = first_param_of_layer_[l + 1] - first;
     h = layers_[l]->forward(h, params.subspan(first, count), ctx);
+    if (layer_outputs) layer_outputs->push_back(h);
   }
   return h;
 }

@@ -118,7 +118,76 @@ void ModelObjective::hessian_vector_product(const Tensor& theta, const Tensor& v
   }
 }
 
+namespace {
+// Writes s · δ_i a_iᵀ (flattened [out, in], row-major like W) into row i of `out` at `offset`.
+template <typename T>
+void outer_rows(const Tensor& delta, const Tensor* input, double scale, Tensor& out, int64_t offset) {
+  const int64_t b = delta.dim(0), m = delta.dim(1), k = input ? input->dim(1) : 1, P = out.dim(1);
+  const T* d = delta.data<T>();
+  const T* a = input ? input->data<T>() : nullptr;
+  T* g = out.data<T>();
+  for (int64_t i = 0; i < b; ++i) {
+    T* row = g + i * P + offset;
+    for (int64_t o = 0; o < m; ++o) {
+      const T s = T(scale) * d[i * m + o];
+      if (!a) {
+        row[o] = s;
+        continue;
+      }
+      const T* ai = a + i * k;
+      T* w = row + o * k;
+      for (int64_t j = 0; j < k; ++j) w[j] = s * ai[j];
+    }
+  }
+}
+}  // namespace
+
+bool ModelObjective::linear_per_example_gradients(const Tensor& theta, std::span<const int64_t> indices,
+                                                  Tensor& gradients) {
+  // Only chains of Linear and activation layers: there ∂ℓ_i/∂W = s_w δ_i a_iᵀ and ∂ℓ_i/∂b = s_b δ_i,
+  // with a_i the layer's input and δ_i = ∂ℓ_i/∂y_i its pre-activation gradient for example i
+  // (example i's loss depends on row i alone, so one backward pass of Σ_i ℓ_i gives every δ_i).
+  for (const auto& layer : model_.layers())
+    if (!dynamic_cast<const Linear*>(layer.get()) && !dynamic_cast<const ActivationLayer*>(layer.get())) return false;
+  gather_batch(indices);
+  std::vector<Var> params;
+  for (const Tensor& t : model_.parameter_views(theta)) params.emplace_back(t, true);
+  ForwardContext ctx{false, nullptr};
+  std::vector<Var> layer_outputs;
+  const Var x(batch_x_);
+  Var outputs = model_.forward(x, params, ctx, &layer_outputs);
+  Var total = sum(per_example_loss(loss_, outputs, batch_y_));
+  VarList pre_activations;
+  std::vector<size_t> linear_layers;
+  for (size_t l = 0; l < model_.layers().size(); ++l)
+    if (dynamic_cast<const Linear*>(model_.layers()[l].get())) {
+      pre_activations.push_back(layer_outputs[l]);
+      linear_layers.push_back(l);
+    }
+  const VarList deltas = grad(total, pre_activations);
+  const auto& info = model_.parameters_info();
+  size_t p = 0;  // index into info, in layout order
+  for (size_t j = 0; j < linear_layers.size(); ++j) {
+    const size_t l = linear_layers[j];
+    const auto& linear = dynamic_cast<const Linear&>(*model_.layers()[l]);
+    const Tensor input = l == 0 ? batch_x_ : layer_outputs[l - 1].value();
+    const Tensor delta = deltas[j].value();
+    while (p < info.size() && info[p].layer != int(l)) ++p;
+    const bool f64 = theta.dtype() == DType::f64;
+    (f64 ? outer_rows<double> : outer_rows<float>)(delta, &input, linear.weight_scale(), gradients, info[p].offset);
+    if (linear.has_bias())
+      (f64 ? outer_rows<double> : outer_rows<float>)(delta, nullptr, linear.bias_scale(), gradients, info[p + 1].offset);
+  }
+  return true;
+}
+
 void ModelObjective::per_example_gradients(const Tensor& theta, std::span<const int64_t> indices, Tensor& gradients) {
+  const int64_t b = static_cast<int64_t>(indices.size());
+  DESCENT_CHECK(gradients.rank() == 2 && gradients.dim(0) == b && gradients.dim(1) == dimension() &&
+                    gradients.dtype() == dtype(),
+                ShapeError, "per_example_gradients: output is {}, expected [{}, {}]", gradients.shape(), b,
+                dimension());
+  if (!training_ && linear_per_example_gradients(theta, indices, gradients)) return;
   Objective::per_example_gradients(theta, indices, gradients);
 }
 

@@ -37,6 +37,11 @@ class Linear final : public Layer {
   Var forward(const Var& x, std::span<const Var> params, ForwardContext& ctx) override;
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
+  // The forward scales s_w, s_b of the formula above (valid after build), and whether b
+  // exists: what a Jacobian with respect to W and b is multiplied by (probe/empirical_ntk).
+  double weight_scale() const { return weight_scale_; }
+  double bias_scale() const { return bias_scale_; }
+  bool has_bias() const { return options_.bias; }
 
  private:
   int64_t in_ = 0, out_;

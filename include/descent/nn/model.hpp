@@ -49,7 +49,10 @@ class Model {
 
   // The forward pass for a batch x [B, input_shape...] with the given parameter Vars
   // (one per ParameterInfo, e.g. leaves over parameter_views(θ)).
-  Var forward(const Var& x, std::span<const Var> params, ForwardContext& ctx);
+  // With `layer_outputs`, also records every layer's output Var in it (one per layer, in
+  // order): the pre-activations of Linear layers, for per-example gradients by outer products.
+  Var forward(const Var& x, std::span<const Var> params, ForwardContext& ctx,
+              std::vector<Var>* layer_outputs = nullptr);
   // Evaluation-mode outputs for inputs x at the current θ, without recording a graph.
   Tensor predict(const Tensor& x);
 

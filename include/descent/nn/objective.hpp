@@ -2,7 +2,9 @@
 // ModelObjective: model + loss + data as an Objective (core/objective.hpp), the finite sum
 // f(θ) = (1/n) Σ_i ℓ(model(x_i; θ), y_i). Full-data values and gradients stream the data in
 // chunks so memory stays bounded; Hessian-vector products are exact (forward-over-reverse
-// autodiff) and per-example gradients are batched.
+// autodiff) and per-example gradients are batched: for chains of Linear and activation layers
+// one forward and one backward pass give them all as outer products (Goodfellow 2015,
+// "Efficient per-example gradient computations"), other models take one pass per example.
 #include <cstdint>
 #include <span>
 
@@ -60,6 +62,9 @@ class ModelObjective final : public Objective {
   // (scaled by `weight`) into `gradient` when it is defined.
   double accumulate(const Tensor& theta, const Tensor& x, const Tensor& y, double weight, Tensor* gradient);
   void gather_batch(std::span<const int64_t> indices);
+  // Per-example gradients by outer products of pre-activation gradients and layer inputs, for
+  // models made only of Linear and activation layers; false (nothing written) otherwise.
+  bool linear_per_example_gradients(const Tensor& theta, std::span<const int64_t> indices, Tensor& gradients);
 
   Model& model_;
   Loss loss_;
