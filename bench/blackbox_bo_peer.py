@@ -97,6 +97,7 @@ def main():
         script = f"""
 set terminal pngcairo size 800,450
 set output '{out}/bo_{name}.png'
+set format y '%g'
 set logscale y
 set xlabel 'evaluations'
 set ylabel 'median simple regret (20 seeds)'
