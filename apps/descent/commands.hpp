@@ -16,5 +16,8 @@ void register_transport(CLI::App& app);
 // `descent train`: the main job (cmd_train.cpp), and `descent eval` of a finished run.
 void register_train(CLI::App& app);
 void register_eval(CLI::App& app);
+// `descent probe RUN`: sharpness (top-k Hessian eigenvalues with residuals), Hessian trace and
+// gradient-noise trace of a trained run's model (cmd_probe.cpp).
+void register_probe(CLI::App& app);
 
 }  // namespace descent::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "descent 0.1.0");
   descent::cli::register_train(app);
   descent::cli::register_eval(app);
+  descent::cli::register_probe(app);
   descent::cli::register_demo(app);
   descent::cli::register_optimize(app);
   descent::cli::register_experiment(app);

@@ -430,7 +430,7 @@ TrainResult resume_training(const std::string& run_dir) {
   return run.execute(true);
 }
 
-RunEvaluation evaluate_run(const std::string& run_dir) {
+LoadedRun load_run(const std::string& run_dir) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   DESCENT_CHECK(fs::exists(config_path), InputError, "eval: '{}' has no config.json; is it a run folder?", run_dir);
   const TrainConfig c = load_config(config_path);
@@ -459,8 +459,13 @@ RunEvaluation evaluate_run(const std::string& run_dir) {
                   "eval: the checkpoint in '{}' does not hold this model's parameters", run_dir);
     model.parameters().copy_from(it->second);
   }
-  nn::ModelObjective test(model, nn::Loss::softmax_cross_entropy, d.test.inputs, d.test.targets);
-  const auto e = test.evaluate(model.parameters());
+  return {c, std::move(model), d.train, d.test};
+}
+
+RunEvaluation evaluate_run(const std::string& run_dir) {
+  LoadedRun run = load_run(run_dir);
+  nn::ModelObjective test(run.model, nn::Loss::softmax_cross_entropy, run.test.inputs, run.test.targets);
+  const auto e = test.evaluate(run.model.parameters());
   return {e.loss, e.accuracy, e.examples};
 }
 

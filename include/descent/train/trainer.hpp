@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "descent/data/dataset.hpp"
+#include "descent/nn/model.hpp"
 #include "descent/train/config.hpp"
 
 namespace descent::train {
@@ -58,6 +60,15 @@ struct RunEvaluation {
   int64_t examples = 0;
 };
 RunEvaluation evaluate_run(const std::string& run_dir);
+
+// A run's configuration, model (θ from model.safetensors, or the last checkpoint's) and
+// data, rebuilt from its folder: what `descent eval` and `descent probe` read.
+struct LoadedRun {
+  TrainConfig config;
+  nn::Model model;
+  data::Dataset train, test;
+};
+LoadedRun load_run(const std::string& run_dir);
 
 // SIGINT/SIGTERM handling: while installed, a signal sets a flag that the loop checks
 // after each step; it then writes a checkpoint and returns with interrupted = true.

@@ -1,0 +1,127 @@
+// `descent probe RUN [--measure sharpness,trace,noise] [--split train|test] [--examples N]
+//                    [--batch B] [--k K] [--tolerance T] [--trace-matvecs M] [--memory-cap-mb C]
+//                    [--out FILE]`
+// Loss-landscape instruments on a trained run's model (train::load_run): the top-k Hessian
+// eigenvalues by Lanczos (each with its residual ‖Hv − λv‖ and whether it converged), Tr H by
+// Hutch++ (with its standard error), and the gradient-noise covariance trace Tr Σ (exact, from
+// per-example gradients streamed under the memory cap) with Tr Σ / B, the noise of a batch of B.
+// Printed, and written as JSON (default RUN/probe.json).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/ops.hpp"
+#include "descent/nn/objective.hpp"
+#include "descent/probe/curvature.hpp"
+#include "descent/probe/gradient_noise.hpp"
+#include "descent/probe/linear_operator.hpp"
+#include "descent/probe/trace_estimation.hpp"
+#include "descent/train/trainer.hpp"
+
+namespace descent::cli {
+namespace {
+
+struct ProbeArgs {
+  std::string run_dir, measure = "sharpness,trace,noise", split = "train", out;
+  int64_t examples = 1000, batch = 128, trace_matvecs = 99;
+  int k = 1;
+  double tolerance = 1e-4, memory_cap_mb = 256;
+  uint64_t seed = 0;
+};
+
+void run_probe(const ProbeArgs& a) {
+  bool want_sharpness = false, want_trace = false, want_noise = false;
+  std::stringstream list(a.measure);
+  for (std::string item; std::getline(list, item, ',');) {
+    if (item == "sharpness") want_sharpness = true;
+    else if (item == "trace") want_trace = true;
+    else if (item == "noise") want_noise = true;
+    else fail<InputError>("probe: unknown measurement '{}' (choose from sharpness, trace, noise)", item);
+  }
+  DESCENT_CHECK(a.split == "train" || a.split == "test", InputError, "probe: --split must be train or test, got '{}'",
+                a.split);
+  DESCENT_CHECK(a.examples > 0 && a.batch > 0 && a.k > 0, InputError,
+                "probe: --examples, --batch and --k must be positive");
+  train::LoadedRun run = train::load_run(a.run_dir);
+  const data::Dataset& all = a.split == "train" ? run.train : run.test;
+  const data::Dataset d = all.take(std::min(a.examples, all.size()));
+  nn::ModelObjective f(run.model, nn::Loss::softmax_cross_entropy, d.inputs, d.targets);
+  const Tensor theta = run.model.parameters().clone();
+  const auto evaluation = f.evaluate(theta);
+  nlohmann::json j = {{"run", a.run_dir}, {"split", a.split}, {"examples", d.size()},
+                      {"parameters", run.model.num_parameters()}, {"loss", evaluation.loss},
+                      {"accuracy", evaluation.accuracy}};
+  fmt::print("{}: {} parameters, {} {} examples, loss {:.6g}, accuracy {:.4f}\n", a.run_dir,
+             run.model.num_parameters(), d.size(), a.split, evaluation.loss, evaluation.accuracy);
+  auto h = probe::hessian_operator(f, theta);
+  if (want_sharpness) {
+    probe::LanczosOptions o;
+    o.num_eigenpairs = a.k;
+    o.tolerance = a.tolerance;
+    o.seed = a.seed;
+    const probe::EigenResult r = probe::lanczos_eigenpairs(h, o);
+    fmt::print("{}", r.summary());
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& p : r.pairs)
+      pairs.push_back({{"value", p.value}, {"residual_norm", p.residual_norm},
+                       {"relative_residual", p.relative_residual}, {"converged", p.converged}});
+    j["hessian_top"] = {{"eigenpairs", pairs}, {"converged", r.converged}, {"matvecs", r.matvecs},
+                        {"tolerance", a.tolerance}, {"method", r.method}};
+    j["sharpness"] = r.pairs.front().value;
+    if (!r.converged)
+      fmt::print("WARNING: Lanczos did NOT converge to relative residual {}: the eigenvalues above are estimates\n",
+                 a.tolerance);
+  }
+  if (want_trace) {
+    const probe::TraceEstimate t = probe::hutch_plus_plus_trace(h, {a.trace_matvecs, a.seed});
+    fmt::print("{}\n", t.summary());
+    j["hessian_trace"] = {{"value", t.trace}, {"standard_error", t.standard_error}, {"matvecs", t.matvecs},
+                          {"method", t.method}};
+  }
+  if (want_noise) {
+    const size_t cap = size_t(a.memory_cap_mb * 1024 * 1024);
+    auto sigma = probe::gradient_noise_covariance_operator(f, theta, {}, cap);
+    fmt::print("Tr Σ (per-example gradient covariance, exact over {} examples) = {:.6g}; Tr Σ / B = {:.6g} for B = {}; "
+               "gradient buffer {} bytes (cap {})\n",
+               sigma.num_examples(), sigma.trace(), sigma.trace() / double(a.batch), a.batch, sigma.buffer_bytes(),
+               cap);
+    j["noise"] = {{"trace_covariance", sigma.trace()}, {"batch", a.batch},
+                  {"trace_batch_covariance", sigma.trace() / double(a.batch)},
+                  {"mean_gradient_norm", norm(sigma.mean_gradient())},
+                  {"gradient_buffer_bytes", sigma.buffer_bytes()}, {"memory_cap_bytes", cap}};
+  }
+  const std::string out = a.out.empty() ? (std::filesystem::path(a.run_dir) / "probe.json").string() : a.out;
+  std::ofstream file(out);
+  DESCENT_CHECK(file.good(), InputError, "probe: cannot write '{}'", out);
+  file << j.dump(2) << "\n";
+  fmt::print("wrote {}\n", out);
+}
+
+}  // namespace
+
+void register_probe(CLI::App& app) {
+  auto* cmd = app.add_subcommand("probe", "Hessian sharpness/top-k eigenvalues, Hessian trace and gradient-noise "
+                                          "trace of a trained run's model");
+  auto a = std::make_shared<ProbeArgs>();
+  cmd->add_option("run", a->run_dir, "run folder (config.json + model.safetensors or checkpoint)")->required();
+  cmd->add_option("--measure", a->measure, "comma-separated: sharpness, trace, noise")->capture_default_str();
+  cmd->add_option("--split", a->split, "data split: train or test")->capture_default_str();
+  cmd->add_option("--examples", a->examples, "use the first N examples of the split")->capture_default_str();
+  cmd->add_option("--batch", a->batch, "batch size B for the reported noise trace Tr Σ / B")->capture_default_str();
+  cmd->add_option("--k", a->k, "number of top Hessian eigenvalues")->capture_default_str();
+  cmd->add_option("--tolerance", a->tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ|")->capture_default_str();
+  cmd->add_option("--trace-matvecs", a->trace_matvecs, "Hessian-vector products for Hutch++")->capture_default_str();
+  cmd->add_option("--memory-cap-mb", a->memory_cap_mb, "cap on per-example gradients held at once (MiB)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "random seed of the probes");
+  cmd->add_option("--out", a->out, "JSON output (default RUN/probe.json)");
+  cmd->callback([a] { run_probe(*a); });
+}
+
+}  // namespace descent::cli
