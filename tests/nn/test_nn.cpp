@@ -220,6 +220,21 @@ TEST(Parameterization, NtkOutputVarianceIsWidthIndependent) {
   }
 }
 
+TEST(Parameterization, LinearReportsItsForwardScales) {
+  // s_w = 1 (standard), σ_w/√in (NTK), σ_w/in (mean-field output layer); checked against
+  // the forward pass itself: y = s_w x Wᵀ + s_b b with W = 1, b = 1, x = 1.
+  for (auto p : {Parameterization::standard, Parameterization::ntk, Parameterization::mean_field}) {
+    Model m = mlp(16, 1, MlpOptions{.hidden = {}, .parameterization = p, .bias_std = 0.5}, DType::f64);
+    m.parameters().fill(1.0);
+    const auto& linear = dynamic_cast<const Linear&>(*m.layers()[0]);
+    const double expected_scale = p == Parameterization::standard ? 1.0 : p == Parameterization::ntk ? 0.25 : 1.0 / 16;
+    EXPECT_DOUBLE_EQ(linear.weight_scale(), expected_scale);
+    EXPECT_TRUE(linear.has_bias());
+    const double s_b = linear.bias_scale();
+    EXPECT_NEAR(m.predict(Tensor::ones({1, 16}, DType::f64)).item(), 16 * linear.weight_scale() + s_b, 1e-12);
+  }
+}
+
 TEST(ModelObjective, ChunkedGradientEqualsOneBatch) {
   Model m = mlp(4, 3, MlpOptions{.hidden = {6}}, DType::f64);
   m.initialize(1);
