@@ -1,6 +1,6 @@
 // Autodiff benchmarks (Google Benchmark), plus a comparison mode used by
 // bench/autodiff_peer.py:
-//   bench_autodiff --compare [REPS]   one JSON object: min-of-blocks seconds for the MLP
+//   bench_autodiff --compare [BLOCKS [cpu]]  one JSON object: min-of-blocks seconds for the MLP
 //                                     784-256-256-10 gradient and HVP (both modes), the
 //                                     tiny MLP SGD step, and GFLOP/s of every gemm shape
 //                                     through descent's matmul and through cblas_sgemm.
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <time.h>
 
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/rng.hpp"
@@ -181,54 +182,66 @@ void BM_OpOverhead(benchmark::State& st) {
 BENCHMARK(BM_OpOverhead);
 
 // ---- comparison mode ----
-// Minimum over `blocks` of the mean time per call within a block: robust to other load.
-double min_block_seconds(const std::function<void()>& f, int blocks, double block_seconds = 0.05) {
-  using clock = std::chrono::steady_clock;
-  f();  // warm up (allocator cache, BLAS buffers)
-  int per_block = 1;
-  for (;;) {
-    auto t0 = clock::now();
-    for (int i = 0; i < per_block; ++i) f();
-    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    if (dt >= block_seconds || per_block >= (1 << 20)) break;
-    per_block *= 2;
+double process_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+// Minimum over rounds of the mean time per call within a block, the functions' blocks
+// interleaved in each round (so a burst of other load hits all of them alike), as process
+// CPU time when g_cpu_time (single-threaded runs on a shared machine: time the process
+// spends descheduled is not counted), else wall-clock time.
+bool g_cpu_time = false;
+double now_seconds() {
+  return g_cpu_time ? process_seconds()
+                    : std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+std::vector<double> min_block_seconds(const std::vector<std::function<void()>>& fs, int rounds,
+                                      double block_seconds = 0.05) {
+  std::vector<int> per_block(fs.size(), 1);
+  for (size_t i = 0; i < fs.size(); ++i) {
+    fs[i]();  // warm up (allocator cache, BLAS buffers)
+    for (;;) {
+      const double t0 = now_seconds();
+      for (int k = 0; k < per_block[i]; ++k) fs[i]();
+      if (now_seconds() - t0 >= block_seconds || per_block[i] >= (1 << 20)) break;
+      per_block[i] *= 2;
+    }
   }
-  double best = 1e300;
-  for (int b = 0; b < blocks; ++b) {
-    auto t0 = clock::now();
-    for (int i = 0; i < per_block; ++i) f();
-    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count() / per_block);
-  }
+  std::vector<double> best(fs.size(), 1e300);
+  for (int r = 0; r < rounds; ++r)
+    for (size_t i = 0; i < fs.size(); ++i) {
+      const double t0 = now_seconds();
+      for (int k = 0; k < per_block[i]; ++k) fs[i]();
+      best[i] = std::min(best[i], (now_seconds() - t0) / per_block[i]);
+    }
   return best;
 }
 
-int compare(int blocks) {
+int compare(int rounds) {
   const Mlp& m = big_mlp();
   const auto v = m.direction();
-  std::string out = "{";
-  out += fmt::format("\"gradient_s\": {:.9g}", min_block_seconds([&] { gradient_once(m); }, blocks));
-  out += fmt::format(", \"hvp_forward_over_reverse_s\": {:.9g}",
-                     min_block_seconds([&] { hvp_once(m, v, HvpMode::forward_over_reverse); }, blocks));
-  out += fmt::format(", \"hvp_reverse_over_reverse_s\": {:.9g}",
-                     min_block_seconds([&] { hvp_once(m, v, HvpMode::reverse_over_reverse); }, blocks));
-  out += fmt::format(", \"hvp_automatic_s\": {:.9g}",
-                     min_block_seconds([&] { hvp_once(m, v, HvpMode::automatic); }, blocks));
-  {
-    const Mlp& t = tiny_mlp();
-    std::vector<Tensor> params;
-    for (const Tensor& p : t.params) params.push_back(p.clone());
-    out += fmt::format(", \"tiny_sgd_step_s\": {:.9g}", min_block_seconds([&] { sgd_step(t, params, 1e-3); }, blocks));
-  }
+  const Mlp& tiny = tiny_mlp();
+  std::vector<Tensor> tiny_params;
+  for (const Tensor& p : tiny.params) tiny_params.push_back(p.clone());
+  const std::vector<double> t = min_block_seconds(
+      {[&] { gradient_once(m); }, [&] { hvp_once(m, v, HvpMode::forward_over_reverse); },
+       [&] { hvp_once(m, v, HvpMode::reverse_over_reverse); }, [&] { hvp_once(m, v, HvpMode::automatic); },
+       [&] { sgd_step(tiny, tiny_params, 1e-3); }},
+      rounds);
+  std::string out = fmt::format(
+      "{{\"gradient_s\": {:.9g}, \"hvp_forward_over_reverse_s\": {:.9g}, \"hvp_reverse_over_reverse_s\": {:.9g}, "
+      "\"hvp_automatic_s\": {:.9g}, \"tiny_sgd_step_s\": {:.9g}",
+      t[0], t[1], t[2], t[3], t[4]);
   out += ", \"gemm\": [";
   bool first = true;
   for (const GemmShape& s : gemm_shapes()) {
     GemmOperands ops(s);
     const double flops = 2.0 * double(s.m * s.n * s.k);
-    const double td = min_block_seconds([&] { ops.descent_matmul(s); }, blocks);
-    const double tb = min_block_seconds([&] { ops.openblas(s); }, blocks);
+    const auto g = min_block_seconds({[&] { ops.descent_matmul(s); }, [&] { ops.openblas(s); }}, rounds, 0.02);
     out += fmt::format("{}{{\"name\": \"{}\", \"m\": {}, \"n\": {}, \"k\": {}, \"ta\": {}, \"tb\": {}, "
                        "\"descent_gflops\": {:.4g}, \"openblas_gflops\": {:.4g}}}",
-                       first ? "" : ", ", s.name, s.m, s.n, s.k, s.ta, s.tb, flops / td * 1e-9, flops / tb * 1e-9);
+                       first ? "" : ", ", s.name, s.m, s.n, s.k, s.ta, s.tb, flops / g[0] * 1e-9, flops / g[1] * 1e-9);
     first = false;
   }
   out += "]}";
@@ -239,7 +252,10 @@ int compare(int blocks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "--compare") == 0) return compare(argc >= 3 ? std::atoi(argv[2]) : 20);
+  if (argc >= 2 && std::strcmp(argv[1], "--compare") == 0) {
+    g_cpu_time = argc >= 4 && std::strcmp(argv[3], "cpu") == 0;
+    return compare(argc >= 3 ? std::atoi(argv[2]) : 20);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -8,10 +8,15 @@ shapes; the time of one gradient and of one HVP, each as a speed ratio to PyTorc
 gradient >= 1.0x PyTorch's speed, HVP >= 1.5x, HVP/gradient <= 3.
 
 Both sides run with the same thread count (OPENBLAS_NUM_THREADS for descent,
-torch.set_num_threads for PyTorch; default 1). Times are the minimum over blocks of the
-mean time per call within a block (robust to other load on the machine).
+torch.set_num_threads for PyTorch; default 1). Times are the minimum over rounds of the
+mean time per call within a block, the blocks of the functions compared interleaved in each
+round (robust to other load on the machine); with one thread
+they are the process's CPU time on both sides (CLOCK_PROCESS_CPUTIME_ID, time.process_time:
+all threads count, PyTorch's autograd helper threads included), so that time spent
+descheduled on a shared machine is not counted; --wall uses wall-clock
+time instead (always, with more than one thread).
 
-usage: /usr/bin/python3 bench/autodiff_peer.py BUILD_DIR [--threads N] [--blocks B] [--json OUT]
+usage: /usr/bin/python3 bench/autodiff_peer.py BUILD_DIR [--threads N] [--blocks B] [--wall] [--json OUT]
 """
 import argparse
 import json
@@ -20,26 +25,49 @@ import subprocess
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+
+def _threads_from_argv():
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
 
 
-def min_block_seconds(f, blocks, block_seconds=0.05):
-    f()
-    per_block = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(per_block):
-            f()
-        if time.perf_counter() - t0 >= block_seconds or per_block >= (1 << 20):
-            break
-        per_block *= 2
-    best = float("inf")
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        for _ in range(per_block):
-            f()
-        best = min(best, (time.perf_counter() - t0) / per_block)
+# Thread pools are sized when torch is imported: fix them first (both sides the same).
+os.environ["OMP_NUM_THREADS"] = _threads_from_argv()
+os.environ["OPENBLAS_NUM_THREADS"] = _threads_from_argv()
+os.environ["MKL_NUM_THREADS"] = _threads_from_argv()
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+CLOCK = time.perf_counter
+
+
+def min_block_seconds(fs, rounds, block_seconds=0.05):
+    """Minimum over rounds of the mean time per call within a block; the functions' blocks
+    are interleaved in each round, so a burst of other load hits all of them alike."""
+    per_block = []
+    for f in fs:
+        f()
+        n = 1
+        while True:
+            t0 = CLOCK()
+            for _ in range(n):
+                f()
+            if CLOCK() - t0 >= block_seconds or n >= (1 << 20):
+                break
+            n *= 2
+        per_block.append(n)
+    best = [float("inf")] * len(fs)
+    for _ in range(rounds):
+        for i, f in enumerate(fs):
+            t0 = CLOCK()
+            for _ in range(per_block[i]):
+                f()
+            best[i] = min(best[i], (CLOCK() - t0) / per_block[i])
     return best
 
 
@@ -84,11 +112,8 @@ def torch_times(blocks):
             for p in tparams:
                 p.add_(p.grad, alpha=-1e-3)
 
-    return {
-        "gradient_s": min_block_seconds(gradient, blocks),
-        "hvp_s": min_block_seconds(hvp, blocks),
-        "tiny_sgd_step_s": min_block_seconds(sgd_step, blocks),
-    }
+    t = min_block_seconds([gradient, hvp, sgd_step], blocks)
+    return {"gradient_s": t[0], "hvp_s": t[1], "tiny_sgd_step_s": t[2]}
 
 
 def main():
@@ -97,16 +122,22 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--blocks", type=int, default=20)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--wall", action="store_true", help="wall-clock time even with one thread")
     args = ap.parse_args()
+    global CLOCK
+    cpu = args.threads == 1 and not args.wall
+    CLOCK = time.process_time if cpu else time.perf_counter
 
     torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(args.threads)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     exe = os.path.join(args.build_dir, "bench", "bench_autodiff")
-    ours = json.loads(subprocess.run([exe, "--compare", str(args.blocks)], env=env, check=True,
+    ours = json.loads(subprocess.run([exe, "--compare", str(args.blocks), "cpu" if cpu else "wall"], env=env, check=True,
                                      capture_output=True, text=True).stdout)
     peer = torch_times(args.blocks)
 
-    print(f"MLP 784-256-256-10, batch 128, float32, {args.threads} thread(s); torch {torch.__version__}")
+    print(f"MLP 784-256-256-10, batch 128, float32, {args.threads} thread(s); torch {torch.__version__};"
+          f" {'process CPU' if cpu else 'wall-clock'} time")
     print("\ngemm GFLOP/s (descent matmul vs cblas_sgemm, same shapes)")
     for g in ours["gemm"]:
         print(f"  {g['name']:<18} descent {g['descent_gflops']:8.2f}   openblas {g['openblas_gflops']:8.2f}"
