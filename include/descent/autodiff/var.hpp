@@ -152,6 +152,9 @@ Var minimum(const Var& a, const Var& b);
 Var where(const Tensor& mask, const Var& a, const Var& b);
 Var clamp(const Var& x, double lo, double hi);
 // Linear algebra.
+// op(a) @ op(b), op transposing the last two axes when flagged: 2-D x 2-D, batched 3-D x
+// 3-D, [..., m, k] x [k, n] (leading axes folded into rows), and 2-D x 3-D / 3-D x 2-D
+// (the matrix broadcast over the batch).
 Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_b = false);
 Var transpose(const Var& x);  // swaps the last two axes
 Var permute(const Var& x, const std::vector<int>& perm);

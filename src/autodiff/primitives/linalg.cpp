@@ -116,6 +116,10 @@ Var matmul(const Var& a, const Var& b, bool ta, bool tb) {
     out.push_back(c.shape()[1]);
     return reshape(c, out);
   }
+  // A matrix against a batch (e.g. conv weights [O, C*kh*kw] against im2col columns
+  // [N, C*kh*kw, OH*OW]): the matrix is broadcast over the batch (its gradient sums back).
+  if (a.rank() == 2 && b.rank() == 3) return matmul(broadcast_to(a, Shape{b.shape()[0], a.shape()[0], a.shape()[1]}), b, ta, tb);
+  if (a.rank() == 3 && b.rank() == 2) return matmul(a, broadcast_to(b, Shape{a.shape()[0], b.shape()[0], b.shape()[1]}), ta, tb);
   return make_node<MatmulNode>(matmul(a.value(), b.value(), ta, tb), {a, b}, ta, tb);
 }
 
