@@ -19,5 +19,8 @@ void register_eval(CLI::App& app);
 // `descent probe RUN`: sharpness (top-k Hessian eigenvalues with residuals), Hessian trace and
 // gradient-noise trace of a trained run's model (cmd_probe.cpp).
 void register_probe(CLI::App& app);
+// `descent probe ntk`: the empirical NTK of a run's model as NPY (cmd_probe_ntk.cpp); adds
+// itself to the given `probe` subcommand.
+void register_probe_ntk(CLI::App& probe);
 
 }  // namespace descent::cli
