@@ -13,6 +13,9 @@ void register_random_vs_grid_search(Registry&);
 void register_ei_closed_form_vs_monte_carlo(Registry&);
 void register_ntk_concentration(Registry&);
 void register_overparameterized_least_squares(Registry&);
+void register_ntk_eigen_convergence(Registry&);
+void register_ntk_kernel_drift(Registry&);
+void register_ntk_wide_net_kernel_regression(Registry&);
 
 namespace {
 void register_all(Registry& r) {
@@ -22,6 +25,9 @@ void register_all(Registry& r) {
   register_ei_closed_form_vs_monte_carlo(r);
   register_ntk_concentration(r);
   register_overparameterized_least_squares(r);
+  register_ntk_eigen_convergence(r);
+  register_ntk_kernel_drift(r);
+  register_ntk_wide_net_kernel_regression(r);
 }
 }  // namespace
 
