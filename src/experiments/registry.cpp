@@ -16,6 +16,7 @@ void register_overparameterized_least_squares(Registry&);
 void register_ntk_eigen_convergence(Registry&);
 void register_ntk_kernel_drift(Registry&);
 void register_ntk_wide_net_kernel_regression(Registry&);
+void register_ntk_complexity_random_labels(Registry&);
 
 namespace {
 void register_all(Registry& r) {
@@ -28,6 +29,7 @@ void register_all(Registry& r) {
   register_ntk_eigen_convergence(r);
   register_ntk_kernel_drift(r);
   register_ntk_wide_net_kernel_regression(r);
+  register_ntk_complexity_random_labels(r);
 }
 }  // namespace
 
