@@ -242,7 +242,7 @@ std::vector<double> bregman_projection(const Potential& psi, std::span<const dou
   for (int it = 0; it < 200; ++it) {
     const Eigen::VectorXd grad = Xm * primal(lambda) - yv;
     residual = grad.norm();
-    if (residual <= tolerance) break;
+    if (residual <= tolerance * std::max(1.0, yv.norm())) break;
     // Dual Hessian X ∇²ψ*(z) Xᵀ by central differences of ∇ψ* along the rows of X.
     Eigen::MatrixXd hess(n, n);
     const double h = 1e-6 * std::max(1.0, lambda.norm());
@@ -261,7 +261,7 @@ std::vector<double> bregman_projection(const Potential& psi, std::span<const dou
   }
   const Eigen::VectorXd wv = primal(lambda);
   residual = (Xm * wv - yv).norm();
-  DESCENT_CHECK(residual <= tolerance, Error,
+  DESCENT_CHECK(residual <= tolerance * std::max(1.0, yv.norm()), Error,
                 "bregman_projection ({}): constraint residual {} above tolerance {} after Newton on the dual "
                 "(is X of full row rank and y reachable in ψ's domain?)",
                 psi.name, residual, tolerance);

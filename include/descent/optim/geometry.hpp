@@ -46,7 +46,7 @@ Trace mirror_descent(Objective& objective, const Tensor& theta0, const Potential
 // argmin_{w : Xw = y} D_ψ(w, w0) for X [n, d] (row-major, n ≤ d, full row rank): the
 // optimality condition is ∇ψ(w) = ∇ψ(w0) + Xᵀλ, so w = ∇ψ*(∇ψ(w0) + Xᵀλ) with λ the
 // minimizer of the convex dual ψ*(∇ψ(w0) + Xᵀλ) − λᵀy, found by damped Newton. Throws
-// Error if the constraint residual ‖Xw − y‖ does not fall below `tolerance`.
+// Error if the constraint residual ‖Xw − y‖ does not fall below tolerance · max(1, ‖y‖).
 std::vector<double> bregman_projection(const Potential& psi, std::span<const double> X, int64_t n,
                                        std::span<const double> y, std::span<const double> w0,
                                        double tolerance = 1e-10);
