@@ -16,6 +16,7 @@ void register_overparameterized_least_squares(Registry&);
 void register_ntk_eigen_convergence(Registry&);
 void register_ntk_kernel_drift(Registry&);
 void register_ntk_wide_net_kernel_regression(Registry&);
+void register_ntk_complexity_random_labels(Registry&);
 void register_mirror_descent_bregman(Registry&);
 void register_steepest_descent_l43(Registry&);
 void register_max_margin_steepest(Registry&);
@@ -31,6 +32,7 @@ void register_all(Registry& r) {
   register_ntk_eigen_convergence(r);
   register_ntk_kernel_drift(r);
   register_ntk_wide_net_kernel_regression(r);
+  register_ntk_complexity_random_labels(r);
   register_mirror_descent_bregman(r);
   register_steepest_descent_l43(r);
   register_max_margin_steepest(r);
