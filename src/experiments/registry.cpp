@@ -20,6 +20,7 @@ void register_ntk_complexity_random_labels(Registry&);
 void register_mirror_descent_bregman(Registry&);
 void register_steepest_descent_l43(Registry&);
 void register_max_margin_steepest(Registry&);
+void register_natural_gradient_coupled_gaussian(Registry&);
 
 namespace {
 void register_all(Registry& r) {
@@ -36,6 +37,7 @@ void register_all(Registry& r) {
   register_mirror_descent_bregman(r);
   register_steepest_descent_l43(r);
   register_max_margin_steepest(r);
+  register_natural_gradient_coupled_gaussian(r);
 }
 }  // namespace
 
