@@ -109,7 +109,7 @@ void register_probe(CLI::App& app) {
   auto* cmd = app.add_subcommand("probe", "Hessian sharpness/top-k eigenvalues, Hessian trace and gradient-noise "
                                           "trace of a trained run's model");
   auto a = std::make_shared<ProbeArgs>();
-  cmd->add_option("run", a->run_dir, "run folder (config.json + model.safetensors or checkpoint)")->required();
+  cmd->add_option("run", a->run_dir, "run folder (config.json + model.safetensors or checkpoint)");
   cmd->add_option("--measure", a->measure, "comma-separated: sharpness, trace, noise")->capture_default_str();
   cmd->add_option("--split", a->split, "data split: train or test")->capture_default_str();
   cmd->add_option("--examples", a->examples, "use the first N examples of the split")->capture_default_str();
@@ -121,7 +121,12 @@ void register_probe(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed of the probes");
   cmd->add_option("--out", a->out, "JSON output (default RUN/probe.json)");
-  cmd->callback([a] { run_probe(*a); });
+  register_probe_ntk(*cmd);  // `descent probe ntk`
+  cmd->callback([a, cmd] {
+    if (!cmd->get_subcommands().empty()) return;  // a sub-probe (ntk) ran instead
+    DESCENT_CHECK(!a->run_dir.empty(), InputError, "probe: give a run folder (`descent probe RUN`), or `descent probe ntk --help`");
+    run_probe(*a);
+  });
 }
 
 }  // namespace descent::cli
