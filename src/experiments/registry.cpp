@@ -21,6 +21,10 @@ void register_mirror_descent_bregman(Registry&);
 void register_steepest_descent_l43(Registry&);
 void register_max_margin_steepest(Registry&);
 void register_natural_gradient_coupled_gaussian(Registry&);
+void register_anisotropic_noise_escape(Registry&);
+void register_noise_follows_curvature(Registry&);
+// edge_of_stability.cpp is written but not registered: its quick form does not yet show
+// sharpness hovering at 2/η (see the issue 6 note).
 
 namespace {
 void register_all(Registry& r) {
@@ -38,6 +42,8 @@ void register_all(Registry& r) {
   register_steepest_descent_l43(r);
   register_max_margin_steepest(r);
   register_natural_gradient_coupled_gaussian(r);
+  register_anisotropic_noise_escape(r);
+  register_noise_follows_curvature(r);
 }
 }  // namespace
 
