@@ -1,4 +1,5 @@
 // Convolution layout transforms, pooling indices and fused backward kernels.
+#include "axis_split.hpp"
 #include "descent/core/fused.hpp"
 
 #include <cmath>
@@ -23,18 +24,8 @@ Geometry geometry(const Shape& s, const Window2d& win, const char* op) {
   return g;
 }
 
-struct AxisSplit {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& s, int axis) {
-  AxisSplit r;
-  for (int i = 0; i < s.rank(); ++i) {
-    if (i < axis) r.outer *= s[i];
-    else if (i == axis) r.n = s[i];
-    else r.inner *= s[i];
-  }
-  return r;
-}
+using detail::AxisSplit;
+using detail::split_at;
 
 void check_same(const Tensor& a, const Tensor& b, const char* op) {
   DESCENT_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), ShapeError, "{}: {} {} and {} {} differ", op,

@@ -2,23 +2,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "axis_split.hpp"
 #include "descent/core/ops.hpp"
 
 namespace descent {
 namespace {
 
-struct AxisSplit {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& s, int axis) {
-  AxisSplit r;
-  for (int i = 0; i < s.rank(); ++i) {
-    if (i < axis) r.outer *= s[i];
-    else if (i == axis) r.n = s[i];
-    else r.inner *= s[i];
-  }
-  return r;
-}
+using detail::AxisSplit;
+using detail::split_at;
 
 int64_t slice_length(int64_t start, int64_t stop, int64_t step) {
   return stop <= start ? 0 : (stop - start + step - 1) / step;

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "broadcast.hpp"
+#include "axis_split.hpp"
 #include "descent/core/ops.hpp"
 
 namespace descent {
@@ -94,18 +95,8 @@ void extreme_kernel(const T* in, T* out, int64_t outer, int64_t n, int64_t inner
   }
 }
 
-struct AxisSplit {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& s, int axis) {
-  AxisSplit r;
-  for (int i = 0; i < s.rank(); ++i) {
-    if (i < axis) r.outer *= s[i];
-    else if (i == axis) r.n = s[i];
-    else r.inner *= s[i];
-  }
-  return r;
-}
+using detail::AxisSplit;
+using detail::split_at;
 
 // Softmax family along one axis; mode 0: softmax, 1: log_softmax, 2: logsumexp.
 Tensor softmax_family(const Tensor& x, int axis_in, int mode, const char* op) {

@@ -131,27 +131,8 @@ struct Progress {
   std::vector<EpochMetrics> history;
 };
 
-json progress_to_json(const Progress& p) {
-  json h = json::array();
-  for (const auto& m : p.history) h.push_back(to_json(m));
-  return {{"epoch", p.epoch},       {"step", p.step},         {"global_step", p.global_step},
-          {"loss_sum", p.loss_sum}, {"correct", p.correct},   {"seen", p.seen},
-          {"epoch_seconds", p.epoch_seconds}, {"total_seconds", p.total_seconds}, {"history", h}};
-}
-
-Progress progress_from_json(const json& j) {
-  Progress p;
-  p.epoch = j.at("epoch");
-  p.step = j.at("step");
-  p.global_step = j.at("global_step");
-  p.loss_sum = j.at("loss_sum");
-  p.correct = j.at("correct");
-  p.seen = j.at("seen");
-  p.epoch_seconds = j.at("epoch_seconds");
-  p.total_seconds = j.at("total_seconds");
-  for (const auto& m : j.at("history")) p.history.push_back(epoch_metrics_from_json(m));
-  return p;
-}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, epoch, step, global_step, loss_sum, epoch_seconds, total_seconds, correct,
+                                   seen, history)
 
 class Run {
  public:
@@ -190,7 +171,7 @@ void Run::save_checkpoint() {
   tensors["rng.cached_normal"] =
       Tensor::from_vector(std::vector<double>{rs.cached_normal, rs.has_cached_normal ? 1.0 : 0.0}, {2});
   save_safetensors((fs::path(dir_) / kCheckpointFile).string(), tensors,
-                   {{"descent.progress", progress_to_json(p_).dump()}, {"descent.config", to_json(c_).dump()}});
+                   {{"descent.progress", json(p_).dump()}, {"descent.config", to_json(c_).dump()}});
 }
 
 void Run::load_checkpoint() {
@@ -220,7 +201,7 @@ void Run::load_checkpoint() {
   auto it = contents.metadata.find("descent.progress");
   DESCENT_CHECK(it != contents.metadata.end(), InputError, "checkpoint '{}': no training progress recorded", path);
   try {
-    p_ = progress_from_json(json::parse(it->second));
+    p_ = json::parse(it->second).get<Progress>();
   } catch (const json::exception& e) {
     fail<InputError>("checkpoint '{}': unreadable progress record ({})", path, e.what());
   }
@@ -379,31 +360,8 @@ TrainResult Run::execute(bool resume) {
 
 }  // namespace
 
-json to_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"steps", m.steps},
-          {"train_loss", m.train_loss},
-          {"train_accuracy", m.train_accuracy},
-          {"test_loss", m.test_loss},
-          {"test_accuracy", m.test_accuracy},
-          {"learning_rate", m.learning_rate},
-          {"seconds", m.seconds},
-          {"examples_per_second", m.examples_per_second}};
-}
-
-EpochMetrics epoch_metrics_from_json(const json& j) {
-  EpochMetrics m;
-  m.epoch = j.at("epoch");
-  m.steps = j.at("steps");
-  m.train_loss = j.at("train_loss");
-  m.train_accuracy = j.at("train_accuracy");
-  m.test_loss = j.at("test_loss");
-  m.test_accuracy = j.at("test_accuracy");
-  m.learning_rate = j.at("learning_rate");
-  m.seconds = j.at("seconds");
-  m.examples_per_second = j.at("examples_per_second");
-  return m;
-}
+json to_json(const EpochMetrics& m) { return m; }
+EpochMetrics epoch_metrics_from_json(const json& j) { return j.get<EpochMetrics>(); }
 
 TrainResult run_training(const TrainConfig& config) {
   validate(config);

@@ -1,7 +1,11 @@
 // train: configuration handling, a training run that learns, and crash safety: runs killed
 // with SIGKILL at random moments and resumed end with bitwise the parameters of an
 // uninterrupted run.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <cstdlib>
 #include <filesystem>
@@ -97,19 +101,41 @@ TEST(Training, NonFiniteLossStopsWithTheStep) {
 
 // ---- crash safety through the real binary ----
 
-int run_cli(const std::string& args, double kill_after_seconds = 0) {
-  std::string cmd = fmt::format("{} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, args);
-  if (kill_after_seconds > 0) cmd = fmt::format("timeout -s KILL {:.3f} {}", kill_after_seconds, cmd);
+std::string cli_args(const fs::path& out) {
+  return fmt::format(
+      "--dataset two-moons --train-examples 2000 --test-examples 200 --hidden 64,64 --epochs 30 --batch-size 16 "
+      "--dropout 0.1 --optimizer adam --learning-rate 0.003 --checkpoint-every 5 --plots false --progress false "
+      "--seed 7 --out {}",
+      out.string());
+}
+
+int run_cli(const std::string& args) {
+  const std::string cmd = fmt::format("{} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, args);
   const int status = std::system(cmd.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::string cli_args(const fs::path& out) {
-  return fmt::format(
-      "--dataset two-moons --train-examples 2000 --test-examples 200 --hidden 64,64 --epochs 12 --batch-size 16 "
-      "--dropout 0.1 --optimizer adam --learning-rate 0.003 --checkpoint-every 5 --plots false --progress false "
-      "--seed 7 --out {}",
-      out.string());
+// Starts `descent train ARGS`, waits until the run folder holds a checkpoint (so the run is
+// under way whatever the machine's speed), waits `extra_seconds` more and sends `signal`.
+// Returns the exit status (128 + signal when it was killed, 0 when it finished first).
+int run_cli_and_signal(const std::string& args, const fs::path& dir, double extra_seconds, int signal) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string cmd = fmt::format("exec {} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, args);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (!fs::exists(dir / "checkpoint.safetensors")) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(60)) break;
+    ::usleep(1000);
+  }
+  ::usleep(static_cast<useconds_t>(extra_seconds * 1e6));
+  ::kill(pid, signal);
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 Tensor final_parameters(const fs::path& dir) {
@@ -122,20 +148,24 @@ Tensor final_parameters(const fs::path& dir) {
 
 TEST(CrashSafety, KilledAtRandomMomentsAndResumedEqualsAnUninterruptedRunBitwise) {
   const fs::path reference = fresh_dir("reference"), crashed = fresh_dir("crashed");
+  const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(run_cli(cli_args(reference)), 0);
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Rng rng(2024);
-  int kills = 0, attempts = 0;
-  int status = -1;
-  while (status != 0 && attempts++ < 60) {
-    const double t = rng.uniform(0.05, 0.5);
+  int kills = 0, status = -1;
+  // Kill moments spread over the run (relative to its measured length, so the test means
+  // the same on a fast or a loaded machine); each resumed run has less left to do.
+  for (int attempt = 0; attempt < 40 && status != 0; ++attempt) {
+    const double extra = rng.uniform(0.0, 0.4) * run_seconds;
     const bool has_checkpoint = fs::exists(crashed / "checkpoint.safetensors");
-    status = has_checkpoint ? run_cli(fmt::format("--resume {}", crashed.string()), t) : run_cli(cli_args(crashed), t);
+    const std::string args = has_checkpoint ? fmt::format("--resume {}", crashed.string()) : cli_args(crashed);
+    status = attempt < 6 ? run_cli_and_signal(args, crashed, extra, SIGKILL) : run_cli(args);
     if (status != 0) {
       ASSERT_EQ(status, 128 + SIGKILL) << "the run failed other than by being killed";
       ++kills;
     }
   }
-  ASSERT_EQ(status, 0) << "never finished after " << attempts << " attempts";
+  ASSERT_EQ(status, 0) << "never finished";
   EXPECT_GE(kills, 2) << "the run was too short to be killed: the test proved nothing";
   const Tensor a = final_parameters(reference), b = final_parameters(crashed);
   ASSERT_EQ(a.numel(), b.numel());
@@ -146,11 +176,9 @@ TEST(CrashSafety, KilledAtRandomMomentsAndResumedEqualsAnUninterruptedRunBitwise
 
 TEST(CrashSafety, SigtermWritesACheckpointAndExitsCleanly) {
   const fs::path dir = fresh_dir("sigterm");
-  const std::string cmd = fmt::format("timeout --preserve-status -s TERM 0.4 {} train {} >/dev/null 2>&1", DESCENT_CLI_PATH, cli_args(dir));
-  const int status = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  EXPECT_EQ(run_cli_and_signal(cli_args(dir), dir, 0.0, SIGTERM), 128 + SIGTERM);
   EXPECT_TRUE(fs::exists(dir / "checkpoint.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "model.safetensors")) << "the run finished before the signal: nothing was tested";
   EXPECT_EQ(run_cli(fmt::format("--resume {}", dir.string())), 0);
   EXPECT_TRUE(fs::exists(dir / "model.safetensors"));
   fs::remove_all(dir);

@@ -33,6 +33,8 @@ struct EpochMetrics {
   double seconds = 0.0;        // wall time of the epoch's training steps
   double examples_per_second = 0.0;
 };
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EpochMetrics, epoch, steps, train_loss, train_accuracy, test_loss, test_accuracy,
+                                   learning_rate, seconds, examples_per_second)
 nlohmann::json to_json(const EpochMetrics& m);
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 
