@@ -27,7 +27,7 @@ struct TrainConfig {
   std::string optimizer = "momentum";  // sgd | momentum | nesterov | adam | adamw
   double learning_rate = 0.05;
   double momentum = 0.9;
-  double weight_decay = 0.0;
+  double weight_decay = 5e-4;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   std::string schedule = "cosine";  // constant | cosine | step
   int64_t warmup_steps = 0;
