@@ -8,10 +8,7 @@
 #include "descent/core/ops.hpp"
 
 namespace descent {
-namespace {
-
-// Sorted, unique, non-negative axes; empty means all.
-std::vector<int> normalized_axes(const Shape& s, const Axes& axes) {
+std::vector<int> normalize_axes(const Shape& s, const Axes& axes) {
   std::vector<int> out;
   if (axes.empty()) {
     for (int i = 0; i < s.rank(); ++i) out.push_back(i);
@@ -22,6 +19,9 @@ std::vector<int> normalized_axes(const Shape& s, const Axes& axes) {
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
+
+namespace {
+
 
 Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims) {
   Shape out;
@@ -37,7 +37,7 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims)
 // Kernel: void(const T* in, T* out, int64_t outer, int64_t n, int64_t inner).
 template <class Kernel>
 Tensor reduce(const Tensor& x, const Axes& axes_in, bool keepdims, const char* op, Kernel&& kernel) {
-  const std::vector<int> axes = normalized_axes(x.shape(), axes_in);
+  const std::vector<int> axes = normalize_axes(x.shape(), axes_in);
   return dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     Tensor cur = x;
@@ -145,7 +145,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
-  const std::vector<int> ax = normalized_axes(x.shape(), axes);
+  const std::vector<int> ax = normalize_axes(x.shape(), axes);
   int64_t count = 1;
   for (int a : ax) count *= x.shape()[a];
   DESCENT_CHECK(count > 0, ShapeError, "mean: no elements to average in shape {}", x.shape());

@@ -1,3 +1,4 @@
+#include "run_loop.hpp"
 #include "descent/optim/armijo.hpp"
 
 #include <chrono>
@@ -49,13 +50,7 @@ Trace gradient_descent_armijo(Objective& objective, const Tensor& theta0, const 
     f = f_trial;
     alpha = a / o.shrink;
     trace.steps.push_back(rec);
-    bool stop_now = false;
-    for (const auto& cb : callbacks) stop_now |= cb(rec, trace.theta);
-    if (stop_now) { trace.stop_reason = "callback"; break; }
-    if (std::chrono::duration<double>(Clock::now() - start).count() >= stop.max_seconds) {
-      trace.stop_reason = "max_seconds";
-      break;
-    }
+    if (detail::stop_after_step(trace, rec, callbacks, start, stop.max_seconds)) break;
   }
   trace.value = f;
   trace.gradient_norm = norm(g);

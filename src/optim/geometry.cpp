@@ -1,3 +1,4 @@
+#include "run_loop.hpp"
 #include "descent/optim/geometry.hpp"
 
 #include <Eigen/Dense>
@@ -203,13 +204,7 @@ Trace mirror_descent(Objective& objective, const Tensor& theta0, const Potential
     const StepRecord rec{k, f, gnorm, std::sqrt(moved), std::chrono::duration<double>(Clock::now() - t0).count()};
     f = objective.value_and_gradient(trace.theta, g);
     trace.steps.push_back(rec);
-    bool stop_now = false;
-    for (const auto& cb : callbacks) stop_now |= cb(rec, trace.theta);
-    if (stop_now) { trace.stop_reason = "callback"; break; }
-    if (std::chrono::duration<double>(Clock::now() - start).count() >= stop.max_seconds) {
-      trace.stop_reason = "max_seconds";
-      break;
-    }
+    if (detail::stop_after_step(trace, rec, callbacks, start, stop.max_seconds)) break;
   }
   trace.value = f;
   trace.gradient_norm = norm(g);

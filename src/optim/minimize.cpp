@@ -1,3 +1,4 @@
+#include "run_loop.hpp"
 #include "descent/optim/minimize.hpp"
 
 #include <chrono>
@@ -103,16 +104,7 @@ Trace run(Objective& objective, const Tensor& theta0, const GradientTransformati
       trace.stop_reason = "non_finite";
       break;
     }
-    bool stop_now = false;
-    for (const auto& cb : callbacks) stop_now |= cb(rec, trace.theta);
-    if (stop_now) {
-      trace.stop_reason = "callback";
-      break;
-    }
-    if (std::chrono::duration<double>(Clock::now() - start).count() >= stop.max_seconds) {
-      trace.stop_reason = "max_seconds";
-      break;
-    }
+    if (detail::stop_after_step(trace, rec, callbacks, start, stop.max_seconds)) break;
   }
   trace.value = objective.value_and_gradient(trace.theta, grad);
   trace.gradient_norm = norm(grad);

@@ -55,6 +55,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 Tensor clamp(const Tensor& x, double lo, double hi);
 
 // ---- reductions (empty axes = all axes) ----
+// The axes sorted, de-duplicated and made non-negative; empty means every axis.
+std::vector<int> normalize_axes(const Shape& s, const Axes& axes);
 Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);

@@ -8,17 +8,6 @@ using namespace detail;
 
 namespace {
 
-std::vector<int> normalized(const Shape& s, const Axes& axes) {
-  std::vector<int> out;
-  if (axes.empty()) {
-    for (int i = 0; i < s.rank(); ++i) out.push_back(i);
-    return out;
-  }
-  for (int a : axes) out.push_back(s.normalize_axis(a));
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
 
 // The input's shape with the reduced axes set to 1.
 Shape kept_shape(const Shape& in, const std::vector<int>& axes) {
@@ -100,14 +89,14 @@ struct LogSoftmaxNode final : Node {
 }  // namespace
 
 Var sum(const Var& x, const Axes& axes, bool keepdims) {
-  std::vector<int> ax = normalized(x.shape(), axes);
+  std::vector<int> ax = normalize_axes(x.shape(), axes);
   if (x.rank() == 0) return x;
   Tensor v = sum(x.value(), axes, keepdims);
   return make_node<SumNode>(std::move(v), {x}, std::move(ax), keepdims);
 }
 
 Var mean(const Var& x, const Axes& axes, bool keepdims) {
-  const std::vector<int> ax = normalized(x.shape(), axes);
+  const std::vector<int> ax = normalize_axes(x.shape(), axes);
   int64_t count = 1;
   for (int a : ax) count *= x.shape()[a];
   DESCENT_CHECK(count > 0, ShapeError, "mean: no elements to average in shape {}", x.shape());
@@ -115,7 +104,7 @@ Var mean(const Var& x, const Axes& axes, bool keepdims) {
 }
 
 Var max(const Var& x, const Axes& axes, bool keepdims) {
-  std::vector<int> ax = normalized(x.shape(), axes);
+  std::vector<int> ax = normalize_axes(x.shape(), axes);
   const Tensor& xv = x.value();
   Tensor kept = max(xv, axes, true);
   Tensor weight;
