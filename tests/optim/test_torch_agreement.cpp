@@ -1,6 +1,7 @@
 // Trajectories of the named optimizers against torch.optim (float64, analytic gradients, 200
 // steps): SGD, heavy-ball momentum, Nesterov, coupled weight decay, StepLR and cosine
-// schedules, AdaGrad, RMSProp (plain, centered with momentum), Adam, Adam with L2, AdamW.
+// schedules, AdaGrad, RMSProp (plain, centered with momentum), Adam, Adam with L2, AdamW;
+// and torch.optim.LBFGS (fixed step and strong Wolfe) against optim::TorchLbfgs.
 // The peer script is tests/optim/torch_agreement.py; skipped when torch is not importable.
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 
 #include "common/peer.hpp"
 #include "descent/core/objective.hpp"
+#include "descent/optim/lbfgs_torch.hpp"
 #include "descent/optim/optimizers.hpp"
 #include "descent/optim/problems.hpp"
 
@@ -80,34 +82,112 @@ FunctionObjective quadratic() {
   });
 }
 
-void compare(std::istringstream& lines, const std::string& problem, Objective& f, const std::vector<double>& x0) {
-  const int64_t p = static_cast<int64_t>(x0.size());
-  for (const auto& config : kConfigs) {
+// torch.optim.LBFGS settings; one step is one optimizer.step(closure) (max_iter iterations at
+// most), so max_iter=1 compares every iteration and larger max_iter the inner loop and its
+// stopping tests.
+const std::vector<std::string> kLbfgsConfigs = {
+    "lbfgs lr=0.1 max_iter=1 history_size=5",
+    "lbfgs lr=0.5 history_size=7",
+    "lbfgs lr=1 max_iter=1 history_size=10 line_search_fn=strong_wolfe",
+    "lbfgs lr=1 max_iter=4 line_search_fn=strong_wolfe",
+};
+
+TorchLbfgsOptions lbfgs_options(const std::string& config) {
+  std::istringstream in(config);
+  std::string name, pair;
+  in >> name;
+  TorchLbfgsOptions o;
+  while (in >> pair) {
+    const std::string k = pair.substr(0, pair.find('=')), v = pair.substr(pair.find('=') + 1);
+    if (k == "lr") o.lr = std::stod(v);
+    else if (k == "max_iter") o.max_iter = std::stoi(v);
+    else if (k == "history_size") o.history_size = std::stoi(v);
+    else if (k == "line_search_fn") o.strong_wolfe = v == "strong_wolfe";
+    else fail<InputError>("unknown L-BFGS option '{}' in config '{}'", k, config);
+  }
+  return o;
+}
+
+// Runs every config (`run(config, check)` calls check(step, θ) after each step) against its
+// torch trajectory, one line per config, coordinate by coordinate.
+template <class Run>
+void compare_lines(std::istringstream& lines, const std::string& problem, const std::vector<std::string>& configs,
+                   int64_t p, Run&& run) {
+  for (const auto& config : configs) {
     std::string line;
     ASSERT_TRUE(std::getline(lines, line)) << "no torch trajectory for " << config;
     std::istringstream nums(line);
+    double worst = 0.0;
+    run(config, [&](int t, const double* theta) {
+      for (int64_t i = 0; i < p; ++i) {
+        double ref;
+        if (!(nums >> ref)) return ::testing::AssertionFailure() << config << ": short torch trajectory";
+        const double rel = std::abs(theta[i] - ref) / std::max(std::abs(ref), 1e-3);
+        worst = std::max(worst, rel);
+        if (rel > kTolerance)
+          return ::testing::AssertionFailure() << problem << " / " << config << ": step " << t + 1 << " coordinate "
+                                               << i << ": descent " << theta[i] << ", torch " << ref;
+      }
+      return ::testing::AssertionSuccess();
+    });
+    std::printf("  %-10s %-66s max relative difference %.2e\n", problem.c_str(), config.c_str(), worst);
+  }
+}
+
+void compare(std::istringstream& lines, const std::string& problem, Objective& f, const std::vector<double>& x0) {
+  const int64_t p = static_cast<int64_t>(x0.size());
+  compare_lines(lines, problem, kConfigs, p, [&](const std::string& config, auto&& check) {
     const auto opt = build(config);
     Tensor theta = Tensor::from_vector(x0, {p}, DType::f64);
     Tensor g = Tensor::empty({p}, DType::f64);
     State s = opt.init(theta);
-    double worst = 0.0;
     for (int t = 0; t < kSteps; ++t) {
       f.value_and_gradient(theta, g);
       opt.step(theta, g, s);
-      for (int64_t i = 0; i < p; ++i) {
-        double ref;
-        ASSERT_TRUE(nums >> ref) << config << ": short torch trajectory";
-        const double rel = std::abs(theta.at(i) - ref) / std::max(std::abs(ref), 1e-3);
-        worst = std::max(worst, rel);
-        ASSERT_LE(rel, kTolerance) << problem << " / " << config << ": step " << t + 1 << " coordinate " << i
-                                   << ": descent " << theta.at(i) << ", torch " << ref;
-      }
+      ASSERT_TRUE(check(t, theta.data<double>()));
     }
-    std::printf("  %-10s %-55s max relative difference %.2e\n", problem.c_str(), config.c_str(), worst);
-  }
+  });
+}
+
+void compare_lbfgs(std::istringstream& lines, const std::string& problem, Objective& f,
+                   const std::vector<double>& x0) {
+  const int64_t p = static_cast<int64_t>(x0.size());
+  // The objective on Eigen vectors, as TorchLbfgs takes it.
+  const ValueAndGradient closure = [&](const Eigen::VectorXd& x, Eigen::VectorXd& g) {
+    const Tensor theta = Tensor::from_vector(std::vector<double>(x.data(), x.data() + p), {p}, DType::f64);
+    Tensor grad = Tensor::empty({p}, DType::f64);
+    const double value = f.value_and_gradient(theta, grad);
+    for (int64_t i = 0; i < p; ++i) g[i] = grad.at(i);
+    return value;
+  };
+  compare_lines(lines, problem, kLbfgsConfigs, p, [&](const std::string& config, auto&& check) {
+    TorchLbfgs opt(lbfgs_options(config));
+    Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(x0.data(), p);
+    for (int t = 0; t < kSteps; ++t) {
+      opt.step(closure, x);
+      ASSERT_TRUE(check(t, x.data()));
+    }
+  });
 }
 
 }  // namespace
+
+TEST(TorchAgreement, LbfgsTrajectories) {
+  std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() + "/tests/optim/torch_agreement.py " +
+                    std::to_string(kSteps);
+  for (const auto& c : kLbfgsConfigs) cmd += " '" + c + "'";
+  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
+  if (!out) {
+    DESCENT_REQUIRE_PEER(python, "torch");
+    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
+    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
+  }
+  std::istringstream lines(*out);
+  auto q = quadratic();
+  compare_lbfgs(lines, "quadratic", q, {1.0, -1.0, 0.5, 2.0, -0.5});
+  problems::Rosenbrock r(4);
+  compare_lbfgs(lines, "rosenbrock", r, {-1.2, 1.0, -1.2, 1.0});
+}
 
 TEST(TorchAgreement, QuadraticAndRosenbrockTrajectories) {
   // One interpreter run for everything: importing torch takes seconds.
