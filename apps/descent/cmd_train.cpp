@@ -70,6 +70,12 @@ void register_train(CLI::App& app) {
   add("checkpoint_every", c.checkpoint_every, "steps between checkpoints (also at each epoch end)");
   add("plots", c.plots, "render loss/accuracy plots with gnuplot");
   add("progress", c.progress, "progress bar on a terminal");
+  add("probe_every", c.probe_every, "landscape probes every N steps and at step 0, written to probes.csv (0 = none)");
+  add("probe", c.probe, "probes: comma-separated sharpness (λ_max, Lanczos), trace (Tr H, Hutch++), noise (Tr Σ)");
+  add("probe_examples", c.probe_examples, "probe batch: the first N training examples");
+  add("probe_trace_matvecs", c.probe_trace_matvecs, "Hessian-vector products per Hutch++ trace");
+  add("probe_tolerance", c.probe_tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ| for λ_max");
+  add("probe_memory_cap_mb", c.probe_memory_cap_mb, "cap on per-example gradients held at once for Tr Σ (MiB)");
   cmd->callback([config, config_file, resume, given] {
     train::install_interrupt_handlers();
     train::TrainResult result;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "descent/core/error.hpp"
+#include "descent/train/probes.hpp"
 
 namespace descent::train {
 namespace {
@@ -44,6 +45,12 @@ void visit_fields(Config& c, F&& f) {
   f("checkpoint_every", c.checkpoint_every);
   f("plots", c.plots);
   f("progress", c.progress);
+  f("probe_every", c.probe_every);
+  f("probe", c.probe);
+  f("probe_examples", c.probe_examples);
+  f("probe_trace_matvecs", c.probe_trace_matvecs);
+  f("probe_tolerance", c.probe_tolerance);
+  f("probe_memory_cap_mb", c.probe_memory_cap_mb);
 }
 
 template <class T>
@@ -149,6 +156,15 @@ void validate(const TrainConfig& c) {
   DESCENT_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, InputError,
                 "config: beta1 and beta2 must be in [0, 1), got {} and {}", c.beta1, c.beta2);
   DESCENT_CHECK(c.dropout >= 0 && c.dropout < 1, InputError, "config: dropout must be in [0, 1), got {}", c.dropout);
+  non_negative("probe_every", static_cast<double>(c.probe_every));
+  positive("probe_examples", static_cast<double>(c.probe_examples));
+  DESCENT_CHECK(c.probe_trace_matvecs >= 3, InputError,
+                "config: probe_trace_matvecs must be at least 3 (Hutch++ splits them in thirds), got {}",
+                c.probe_trace_matvecs);
+  DESCENT_CHECK(c.probe_tolerance > 0 && c.probe_tolerance < 1, InputError,
+                "config: probe_tolerance must be in (0, 1), got {}", c.probe_tolerance);
+  positive("probe_memory_cap_mb", c.probe_memory_cap_mb);
+  if (c.probe_every > 0) parse_probe_selection(c.probe);
   for (int64_t w : c.hidden)
     DESCENT_CHECK(w > 0, InputError, "config: hidden layer widths must be positive, got {}", w);
 }

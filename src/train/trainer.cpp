@@ -23,6 +23,7 @@
 #include "descent/data/synthetic.hpp"
 #include "descent/nn/objective.hpp"
 #include "descent/optim/optimizers.hpp"
+#include "descent/train/probes.hpp"
 
 namespace descent::train {
 namespace fs = std::filesystem;
@@ -129,10 +130,12 @@ struct Progress {
   double loss_sum = 0.0, epoch_seconds = 0.0, total_seconds = 0.0;
   int64_t correct = 0, seen = 0;
   std::vector<EpochMetrics> history;
+  std::vector<ProbeRecord> probes;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, epoch, step, global_step, loss_sum, epoch_seconds, total_seconds, correct,
-                                   seen, history)
+// With defaults: checkpoints written before a field existed (probes) still load.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Progress, epoch, step, global_step, loss_sum, epoch_seconds,
+                                                total_seconds, correct, seen, history, probes)
 
 class Run {
  public:
@@ -146,6 +149,8 @@ class Run {
   void write_metrics() const;
   void render_plots() const;
   void show_progress(int64_t steps_per_epoch, bool force);
+  void take_probe(const optim::Schedule& schedule);
+  void write_probes() const;
 
   TrainConfig c_;
   std::string dir_;
@@ -153,6 +158,7 @@ class Run {
   std::optional<nn::Model> model_;
   std::optional<optim::GradientTransformation> optimizer_;
   optim::State state_;
+  std::optional<TrainingProbes> probes_;
   Rng dropout_rng_;
   Progress p_;
   std::chrono::steady_clock::time_point last_progress_{};
@@ -170,6 +176,7 @@ void Run::save_checkpoint() {
   tensors["rng.state"] = rng_words;
   tensors["rng.cached_normal"] =
       Tensor::from_vector(std::vector<double>{rs.cached_normal, rs.has_cached_normal ? 1.0 : 0.0}, {2});
+  if (probes_ && probes_->warm_start().defined()) tensors["probe.warm_start"] = probes_->warm_start();
   save_safetensors((fs::path(dir_) / kCheckpointFile).string(), tensors,
                    {{"descent.progress", json(p_).dump()}, {"descent.config", to_json(c_).dump()}});
 }
@@ -198,6 +205,8 @@ void Run::load_checkpoint() {
   rs.cached_normal = cached.at(0);
   rs.has_cached_normal = cached.at(1) != 0.0;
   dropout_rng_.set_state(rs);
+  if (auto w = contents.tensors.find("probe.warm_start"); probes_ && w != contents.tensors.end())
+    probes_->warm_start() = w->second;
   auto it = contents.metadata.find("descent.progress");
   DESCENT_CHECK(it != contents.metadata.end(), InputError, "checkpoint '{}': no training progress recorded", path);
   try {
@@ -227,6 +236,32 @@ void Run::render_plots() const {
                {{"epoch", "train_loss", "train"}, {"epoch", "test_loss", "test"}}});
   render_plot({csv, (fs::path(dir_) / "accuracy.png").string(), "Accuracy", "epoch", "accuracy",
                {{"epoch", "train_accuracy", "train"}, {"epoch", "test_accuracy", "test"}}});
+}
+
+// Probes read θ only (train/probes.hpp); their time is kept out of the training time.
+void Run::take_probe(const optim::Schedule& schedule) {
+  const ProbeRecord r = probes_->measure(model_->parameters(), p_.global_step, p_.epoch, schedule(p_.global_step));
+  p_.probes.push_back(r);
+  std::string line = fmt::format("probe step {:>6}  loss {:.4f}", r.step, r.loss);
+  if (probes_->selection().sharpness)
+    line += fmt::format("  λ_max {:.6g} ({} HVPs, rel. residual {:.1e}{})  threshold {:.4g}", r.sharpness,
+                        r.sharpness_hvps, r.sharpness_relative_residual, r.sharpness_converged ? "" : ", NOT converged",
+                        r.stability_threshold);
+  if (probes_->selection().trace)
+    line += fmt::format("  Tr H {:.6g} ± {:.2g}", r.hessian_trace, r.hessian_trace_standard_error);
+  if (probes_->selection().noise) line += fmt::format("  Tr Σ {:.6g}", r.noise_trace);
+  if (terminal_) fmt::print(stderr, "\r\033[2K");
+  fmt::print("{}  ({:.2f} s)\n", line, r.seconds);
+  std::fflush(stdout);
+  write_probes();
+}
+
+void Run::write_probes() const {
+  if (!probes_) return;
+  std::string jsonl;
+  for (const auto& r : p_.probes) jsonl += to_json(r).dump() + "\n";
+  write_file_atomically((fs::path(dir_) / "probes.csv").string(), probes_csv(p_.probes, probes_->selection()));
+  write_file_atomically((fs::path(dir_) / "probes.jsonl").string(), jsonl);
 }
 
 void Run::show_progress(int64_t steps_per_epoch, bool force) {
@@ -260,6 +295,7 @@ TrainResult Run::execute(bool resume) {
   model_->initialize(c_.seed);
   state_ = optimizer_->init(model_->parameters());
   dropout_rng_ = Rng(c_.seed, /*stream=*/1000);
+  if (c_.probe_every > 0) probes_.emplace(c_, *model_, data_.train);
   if (resume) load_checkpoint();
   train_objective.set_training(true, &dropout_rng_);
 
@@ -277,6 +313,7 @@ TrainResult Run::execute(bool resume) {
   TrainResult result;
   result.run_dir = dir_;
   int64_t since_checkpoint = 0;
+  if (probes_ && p_.global_step == 0 && p_.probes.empty()) take_probe(schedule);  // at initialization
   while (p_.epoch < c_.epochs && p_.global_step < total_steps) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto indices = sampler.batch({p_.epoch, p_.step});
@@ -295,6 +332,8 @@ TrainResult Run::execute(bool resume) {
     ++p_.global_step;
     p_.epoch_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     show_progress(steps_per_epoch, false);
+    // Before the checkpoint of this step, so that a resumed run neither repeats nor skips it.
+    if (probes_ && p_.global_step % c_.probe_every == 0) take_probe(schedule);
 
     const bool epoch_done = p_.step == steps_per_epoch || p_.global_step == total_steps;
     if (epoch_done) {
@@ -349,6 +388,8 @@ TrainResult Run::execute(bool resume) {
     for (auto& [name, t] : model_->buffers()) named[name] = *t;
     save_safetensors((fs::path(dir_) / "model.safetensors").string(), named, {{"descent.model", model_->describe()}});
     if (c_.plots && !p_.history.empty()) render_plots();
+    if (c_.plots && probes_ && !p_.probes.empty())
+      render_probe_plots(dir_, probes_->selection(), std::isfinite(stability_threshold(c_, c_.learning_rate)));
     if (!p_.history.empty()) {
       const auto& last = p_.history.back();
       fmt::print("done: {} steps in {:.1f} s of training; final test accuracy {:.2f}% (loss {:.4f}); outputs in {}\n",
@@ -390,7 +431,8 @@ TrainResult resume_training(const std::string& run_dir) {
 
 LoadedRun load_run(const std::string& run_dir) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  DESCENT_CHECK(fs::exists(config_path), InputError, "eval: '{}' has no config.json; is it a run folder?", run_dir);
+  DESCENT_CHECK(fs::exists(config_path), InputError,
+                "'{}' has no config.json; is it a run folder written by `descent train`?", run_dir);
   const TrainConfig c = load_config(config_path);
   const Data d = load_data(c);
   nn::Model model = build_model(c, d.train);
@@ -402,7 +444,7 @@ LoadedRun load_run(const std::string& run_dir) {
       const std::string& name = model.parameters_info()[i].name;
       auto it = contents.tensors.find(name);
       DESCENT_CHECK(it != contents.tensors.end() && it->second.shape() == views[i].shape(), InputError,
-                    "eval: '{}' lacks parameter '{}' of shape {} (does config.json match the model?)",
+                    "run folder: '{}' lacks parameter '{}' of shape {} (does config.json match the model?)",
                     final_model.string(), name, views[i].shape());
       Tensor dst = views[i];
       dst.copy_from(it->second);
@@ -414,7 +456,7 @@ LoadedRun load_run(const std::string& run_dir) {
         load_safetensors((fs::path(run_dir) / kCheckpointFile).string(), {.require_checksum = true});
     auto it = contents.tensors.find("theta");
     DESCENT_CHECK(it != contents.tensors.end() && it->second.numel() == model.num_parameters(), InputError,
-                  "eval: the checkpoint in '{}' does not hold this model's parameters", run_dir);
+                  "run folder: the checkpoint in '{}' does not hold this model's parameters", run_dir);
     model.parameters().copy_from(it->second);
   }
   return {c, std::move(model), d.train, d.test};

@@ -10,12 +10,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
+#include <Eigen/Dense>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "descent/core/rng.hpp"
 #include "descent/core/safetensors.hpp"
+#include "descent/nn/objective.hpp"
+#include "descent/probe/curvature_matrices.hpp"
+#include "descent/probe/linear_operator.hpp"
+#include "descent/train/probes.hpp"
 #include "descent/train/trainer.hpp"
 
 namespace descent::train {
@@ -204,5 +211,204 @@ TEST(CrashSafety, CorruptedCheckpointIsRefusedOnResume) {
   fs::remove_all(dir);
 }
 
+
+// ---- periodic landscape probes (--probe-every) and `descent probe` ----
+
+// The largest eigenvalue and the trace of the dense Hessian (or Gauss–Newton matrix) of the
+// cross-entropy on the first n training examples of a run, at the θ its model holds.
+struct DenseCurvature {
+  double top = 0, trace = 0;
+};
+DenseCurvature dense_curvature(LoadedRun& run, int64_t n, const std::string& matrix = "hessian") {
+  const data::Dataset d = run.train.take(n);
+  nn::ModelObjective f(run.model, nn::Loss::softmax_cross_entropy, d.inputs, d.targets);
+  std::unique_ptr<probe::LinearOperator> op;
+  if (matrix == "ggn")
+    op = std::make_unique<probe::GaussNewtonOperator>(probe::gauss_newton_operator(f, run.model.parameters()));
+  else op = std::make_unique<probe::HessianOperator>(f, run.model.parameters());
+  const Tensor a = probe::dense_matrix(*op);
+  const int64_t p = a.dim(0);
+  Eigen::MatrixXd m(p, p);
+  for (int64_t i = 0; i < p; ++i)
+    for (int64_t j = 0; j < p; ++j) m(i, j) = 0.5 * (a.at(i * p + j) + a.at(j * p + i));
+  const Eigen::VectorXd eig = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(m, Eigen::EigenvaluesOnly).eigenvalues();
+  return {eig.maxCoeff(), m.trace()};
+}
+
+std::vector<ProbeRecord> read_probes(const fs::path& dir) {
+  std::ifstream in(dir / "probes.jsonl");
+  std::vector<ProbeRecord> out;
+  for (std::string line; std::getline(in, line);) out.push_back(probe_record_from_json(nlohmann::json::parse(line)));
+  return out;
+}
+
+TrainConfig probed_config(const fs::path& out) {
+  TrainConfig c = two_moons_config(out);
+  c.hidden = {16, 16};
+  c.dtype = "float64";
+  c.max_steps = 60;
+  c.optimizer = "sgd";
+  c.schedule = "constant";
+  return c;
+}
+
+TEST(Probes, ProbingLeavesTheTrajectoryBitwiseAndRecordsTheDenseCurvature) {
+  const fs::path plain = fresh_dir("unprobed"), probed = fresh_dir("probed");
+  ASSERT_TRUE(run_training(probed_config(plain)).completed);
+  TrainConfig c = probed_config(probed);
+  c.probe_every = 20;
+  c.probe_examples = 300;
+  c.probe_tolerance = 1e-6;
+  c.probe_trace_matvecs = 60;
+  ASSERT_TRUE(run_training(c).completed);
+  const Tensor a = final_parameters(plain), b = final_parameters(probed);
+  ASSERT_EQ(a.numel(), b.numel());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << "probes changed the training trajectory";
+  EXPECT_FALSE(fs::exists(plain / "probes.csv"));
+  ASSERT_TRUE(fs::exists(probed / "probes.csv"));
+
+  const std::vector<ProbeRecord> records = read_probes(probed);
+  ASSERT_EQ(records.size(), 4u);  // steps 0, 20, 40, 60
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].step, int64_t(20 * i));
+    EXPECT_TRUE(records[i].sharpness_converged);
+    EXPECT_NEAR(records[i].stability_threshold, 2.0 / c.learning_rate, 1e-12);  // plain GD: 2/η
+  }
+  // The last probe saw the final θ, the first the initialization: both against dense matrices.
+  LoadedRun run = load_run(probed.string());
+  for (const ProbeRecord* r : {&records.back(), &records.front()}) {
+    if (r == &records.front()) run.model.initialize(c.seed);
+    const DenseCurvature dense = dense_curvature(run, c.probe_examples);
+    EXPECT_NEAR(r->sharpness, dense.top, 1e-6 * dense.top) << "step " << r->step;
+    EXPECT_LE(std::abs(r->hessian_trace - dense.trace), 4 * r->hessian_trace_standard_error + 1e-9 * dense.trace)
+        << "step " << r->step << ": Tr H " << r->hessian_trace << " ± " << r->hessian_trace_standard_error
+        << ", dense " << dense.trace;
+    EXPECT_GT(r->noise_trace, 0.0);
+  }
+  fs::remove_all(plain);
+  fs::remove_all(probed);
+}
+
+TEST(Probes, ConfigurationIsCheckedAndRoundTrips) {
+  TrainConfig c;
+  c.probe_every = 7;
+  c.probe = "sharpness,noise";
+  const TrainConfig back = config_from_json(to_json(c), "test");
+  EXPECT_EQ(back.probe_every, 7);
+  EXPECT_EQ(back.probe, "sharpness,noise");
+  try {
+    config_from_json({{"probe_every", 5}, {"probe", "sharpness,curvature"}}, "test");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'curvature' is not one of sharpness, trace, noise"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(config_from_json({{"probe_every", -1}}, "test"), InputError);
+  EXPECT_THROW(config_from_json({{"probe_examples", 0}}, "test"), InputError);
+}
+
+std::string probe_cli_args(const fs::path& out) {
+  return fmt::format(
+      "--dataset two-moons --train-examples 2000 --test-examples 200 --hidden 32,32 --epochs 30 --batch-size 16 "
+      "--dropout 0.1 --optimizer momentum --learning-rate 0.05 --max-steps 400 --checkpoint-every 5 --plots false "
+      "--progress false --seed 5 --out {}",
+      out.string());
+}
+const char* kProbeFlags = " --probe-every 50 --probe-examples 200 --probe sharpness,trace,noise";
+
+TEST(Probes, ResumedProbedRunEqualsUninterruptedRunsWithAndWithoutProbes) {
+  const fs::path plain = fresh_dir("probe-plain"), probed = fresh_dir("probe-ref"), crashed = fresh_dir("probe-term");
+  ASSERT_EQ(run_cli(probe_cli_args(plain)), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(run_cli(probe_cli_args(probed) + kProbeFlags), 0);
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(run_cli_and_signal(probe_cli_args(crashed) + kProbeFlags, crashed, 0.3 * run_seconds, SIGTERM),
+            128 + SIGTERM);
+  EXPECT_FALSE(fs::exists(crashed / "model.safetensors")) << "the run finished before the signal: nothing was tested";
+  ASSERT_EQ(run_cli(fmt::format("--resume {}", crashed.string())), 0);
+  const Tensor a = final_parameters(plain), b = final_parameters(probed), r = final_parameters(crashed);
+  ASSERT_EQ(a.numel(), b.numel());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << "probes changed the trajectory";
+  EXPECT_EQ(std::memcmp(b.raw(), r.raw(), b.nbytes()), 0) << "the resumed probed run differs";
+  // The probes themselves resume exactly too (the Lanczos warm start is checkpointed).
+  const auto ref = read_probes(probed), resumed = read_probes(crashed);
+  ASSERT_EQ(ref.size(), 9u);  // steps 0, 50, ..., 400
+  ASSERT_EQ(resumed.size(), ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_EQ(resumed[i].step, ref[i].step);
+    EXPECT_EQ(resumed[i].sharpness, ref[i].sharpness) << "step " << ref[i].step;
+    EXPECT_EQ(resumed[i].sharpness_hvps, ref[i].sharpness_hvps) << "step " << ref[i].step;
+    EXPECT_EQ(resumed[i].hessian_trace, ref[i].hessian_trace) << "step " << ref[i].step;
+    EXPECT_EQ(resumed[i].noise_trace, ref[i].noise_trace) << "step " << ref[i].step;
+  }
+  fs::remove_all(plain);
+  fs::remove_all(probed);
+  fs::remove_all(crashed);
+}
+
+struct CliOutput {
+  int status = 0;
+  std::string text;
+};
+CliOutput run_descent(const std::string& args) {
+  const std::string cmd = fmt::format("{} {} 2>&1", DESCENT_CLI_PATH, args);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  CliOutput out;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.text.append(buf, n);
+  const int status = ::pclose(p);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
+TEST(ProbeCommand, TopEigenvaluesOfACheckpointAgreeWithTheLibraryAndBadInputFailsClearly) {
+  const fs::path dir = fresh_dir("probe-cli");
+  // A run stopped by SIGTERM leaves a checkpoint and no model.safetensors: probe reads the checkpoint.
+  const std::string train_args = fmt::format(
+      "--dataset two-moons --train-examples 500 --hidden 12,12 --dtype float64 --epochs 1000 --batch-size 20 "
+      "--checkpoint-every 5 --plots false --progress false --seed 3 --out {}",
+      dir.string());
+  ASSERT_EQ(run_cli_and_signal(train_args, dir, 0.2, SIGTERM), 128 + SIGTERM);
+  ASSERT_TRUE(fs::exists(dir / "checkpoint.safetensors"));
+  ASSERT_FALSE(fs::exists(dir / "model.safetensors"));
+  LoadedRun run = load_run(dir.string());
+  for (const std::string matrix : {"hessian", "ggn"}) {
+    const fs::path json_path = dir / ("probe-" + matrix + ".json");
+    const CliOutput o = run_descent(fmt::format("probe {} --matrix {} --measure sharpness,trace --examples 300 --k 2 "
+                                                "--tolerance 1e-9 --trace-matvecs 60 --out {}",
+                                                dir.string(), matrix, json_path.string()));
+    ASSERT_EQ(o.status, 0) << o.text;
+    const nlohmann::json j = nlohmann::json::parse(std::ifstream(json_path));
+    const DenseCurvature dense = dense_curvature(run, 300, matrix);
+    const auto& top = j.at(matrix + "_top");
+    EXPECT_TRUE(top.at("converged").get<bool>()) << o.text;
+    EXPECT_NEAR(top.at("eigenpairs")[0].at("value").get<double>(), dense.top, 1e-8 * dense.top) << matrix;
+    const auto& trace = j.at(matrix + "_trace");
+    EXPECT_LE(std::abs(trace.at("value").get<double>() - dense.trace),
+              4 * trace.at("standard_error").get<double>() + 1e-9 * dense.trace)
+        << matrix;
+  }
+  // Per layer: three blocks (the Linear layers) that tile the parameters.
+  const CliOutput blocks = run_descent(fmt::format("probe {} --block each --measure sharpness --examples 100 --out {}",
+                                                   dir.string(), (dir / "blocks.json").string()));
+  ASSERT_EQ(blocks.status, 0) << blocks.text;
+  const nlohmann::json jb = nlohmann::json::parse(std::ifstream(dir / "blocks.json"));
+  ASSERT_EQ(jb.at("hessian_blocks").size(), 3u);
+  EXPECT_EQ(jb.at("hessian_blocks")[2].at("end").get<int64_t>(), run.model.num_parameters());
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {fmt::format("probe {}", (dir / "missing").string()), "no config.json"},
+      {fmt::format("probe {} --matrix hessain", dir.string()), "unknown --matrix 'hessain'"},
+      {fmt::format("probe {} --k 0", dir.string()), "--k must be positive"},
+      {fmt::format("probe {} --block 1", dir.string()), "not a layer with parameters"},
+      {fmt::format("probe {} --measure sharpnes", dir.string()), "unknown measurement 'sharpnes'"},
+  };
+  for (const auto& [args, message] : bad) {
+    const CliOutput o = run_descent(args);
+    EXPECT_NE(o.status, 0) << args;
+    EXPECT_NE(o.text.find(message), std::string::npos) << args << "\n" << o.text;
+  }
+  fs::remove_all(dir);
+}
 }  // namespace
 }  // namespace descent::train

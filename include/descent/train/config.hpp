@@ -44,6 +44,13 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;     // steps between checkpoints (and at every epoch end)
   bool plots = true;                  // render PNG plots with gnuplot when it is installed
   bool progress = true;               // progress bar on a terminal
+  // ---- landscape probes (train/probes.hpp) ----
+  int64_t probe_every = 0;                  // steps between probes (0 = none); also at step 0
+  std::string probe = "sharpness,trace,noise";  // which measurements
+  int64_t probe_examples = 1000;            // the probe batch: the first N training examples
+  int64_t probe_trace_matvecs = 30;         // Hutch++ products for Tr H
+  double probe_tolerance = 1e-3;            // Lanczos relative residual for λ_max
+  double probe_memory_cap_mb = 256;         // per-example gradients held at once (Tr Σ)
 };
 
 // JSON with every field; from_json refuses unknown keys and wrong types with InputError
