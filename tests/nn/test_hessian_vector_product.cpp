@@ -9,6 +9,7 @@
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "descent/nn/dense_chain_hessian.hpp"
 #include "descent/nn/losses.hpp"
 #include "descent/nn/model.hpp"
 #include "descent/nn/objective.hpp"
@@ -102,4 +103,50 @@ TEST(HessianVectorProduct, OtherModelsTakeTheGenericPath) {
   m.initialize(1);
   expect_matches_reference(m, Loss::softmax_cross_entropy, rng.normal_tensor({10, 6}, DType::f64), labels(10, 3),
                            1e-12);
+}
+
+TEST(DenseChainHessian, CachedProductsEqualUncachedOnesUnderAnyBudget) {
+  Rng rng(8);
+  const Tensor x = rng.normal_tensor({11, 6}, DType::f64);
+  for (Activation a : {Activation::relu, Activation::tanh}) {
+    Model m = mlp(6, 4, MlpOptions{.hidden = {5, 7}, .activation = a}, DType::f64);
+    m.initialize(3);
+    ASSERT_TRUE(DenseChainHessian::supports(m));
+    const Tensor y = labels(11, 4);
+    DenseChainHessian plain(m, Loss::softmax_cross_entropy, x, y, m.parameters(), 4);
+    DenseChainHessian all(m, Loss::softmax_cross_entropy, x, y, m.parameters(), 4, size_t(1) << 30);
+    DenseChainHessian some(m, Loss::softmax_cross_entropy, x, y, m.parameters(), 4, 1);  // too small for a chunk
+    const int64_t p = m.num_parameters();
+    Tensor h1 = Tensor::empty({p}, DType::f64), h2 = h1.clone(), h3 = h1.clone();
+    for (uint64_t seed : {1, 2}) {  // the second product reads the cache the first one filled
+      const Tensor v = Rng(seed).normal_tensor({p}, DType::f64);
+      plain.apply(v, h1);
+      all.apply(v, h2);
+      some.apply(v, h3);
+      EXPECT_EQ(max_relative_difference(h1, h2, 1e-300), 0.0);
+      EXPECT_EQ(max_relative_difference(h1, h3, 1e-300), 0.0);
+      // The same product as the objective's, which uses no cache.
+      ModelObjective f(m, Loss::softmax_cross_entropy, x, y, 4);
+      Tensor h4 = h1.clone();
+      f.hessian_vector_product(m.parameters(), v, h4);
+      EXPECT_EQ(max_relative_difference(h1, h4, 1e-300), 0.0);
+    }
+    EXPECT_EQ(all.num_chunks(), 3);
+    EXPECT_EQ(all.cached_chunks(), 3);
+    EXPECT_GT(all.cached_bytes(), 0u);
+    EXPECT_EQ(some.cached_chunks(), 0);
+    EXPECT_EQ(plain.cached_bytes(), 0u);
+  }
+}
+
+TEST(DenseChainHessian, RefusesOtherModelsAndMismatchedVectors) {
+  Model cnn = small_cnn({1, 28, 28}, 10, CnnOptions{.channels1 = 2, .channels2 = 2, .hidden = 4}, DType::f64);
+  EXPECT_FALSE(DenseChainHessian::supports(cnn));
+  EXPECT_THROW(DenseChainHessian(cnn, Loss::softmax_cross_entropy, Tensor::zeros({2, 784}, DType::f64), labels(2, 10),
+                                 cnn.parameters()),
+               InputError);
+  Model m = mlp(3, 2, MlpOptions{.hidden = {4}}, DType::f64);
+  DenseChainHessian h(m, Loss::softmax_cross_entropy, Tensor::zeros({2, 3}, DType::f64), labels(2, 2), m.parameters());
+  Tensor wrong = Tensor::zeros({m.num_parameters() + 1}, DType::f64), hv = Tensor::zeros({m.num_parameters()}, DType::f64);
+  EXPECT_THROW(h.apply(wrong, hv), ShapeError);
 }
