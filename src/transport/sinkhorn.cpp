@@ -6,10 +6,13 @@
 #include "descent/transport/sinkhorn.hpp"
 
 #include <cblas.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "descent/core/error.hpp"
@@ -50,19 +53,56 @@ struct Scalings {
   Scalings(int64_t n, int64_t m) : u(n, 1.0), v(m, 1.0), u_next(n), column_sums(m) {}
 };
 
-enum class Stop { converged, iteration_limit, absorb };
+enum class Stop { converged, iteration_limit, absorb, underflow };
 
 struct ScalingOutcome {
   Stop stop;
   double marginal_error;
 };
 
-// v <- b / (Kᵀ u): makes the column marginal of diag(u) K diag(v) exact.
-void update_v(const double* K, const double* b, int64_t n, int64_t m, Scalings& s) {
+// Row kernels of the scaling loop. The kernel is stored as double (plain Sinkhorn, the plan
+// itself) or float (the bulk of the log-domain iterations: half the memory traffic of a
+// pass, which is what an iteration costs at n = m = 2000); sums are in double either way.
+double row_dot(const double* K, const double* v, int64_t m) { return cblas_ddot(int(m), K, 1, v, 1); }
+void row_axpy(double alpha, const double* K, double* y, int64_t m) { cblas_daxpy(int(m), alpha, K, 1, y, 1); }
+double row_dot(const float* K, const double* v, int64_t m) {
+  double acc[8] = {};  // eight partial sums, so that the loop vectorizes without -ffast-math
+  int64_t j = 0;
+  for (; j + 8 <= m; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += double(K[j + k]) * v[j + k];
+  double total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < m; ++j) total += double(K[j]) * v[j];
+  return total;
+}
+void row_axpy(double alpha, const float* K, double* y, int64_t m) {
+  for (int64_t j = 0; j < m; ++j) y[j] += alpha * double(K[j]);
+}
+
+// Whether a float kernel's sum underflowed: the float phase then hands over to double
+// (sinkhorn_log) instead of failing; a double kernel's zero sum is an error.
+template <class T>
+constexpr bool hands_over = std::is_same_v<T, float>;
+
+[[noreturn]] void kernel_underflow(const char* who, const char* what, int64_t index, double sum) {
+  fail<NonFiniteError>("{}: {} {} of the kernel sums to {} (ε too small for exp(-C/ε) in double precision); "
+                       "use the log-domain solver (sinkhorn_log / --method sinkhorn-log) or a larger ε",
+                       who, what, index, sum);
+}
+
+// v <- b / (Kᵀ u): makes the column marginal of diag(u) K diag(v) exact. False (v unchanged)
+// when a float kernel's column sum underflowed.
+template <class T>
+bool update_v(const T* K, const double* b, int64_t n, int64_t m, Scalings& s, const char* who) {
   std::fill(s.column_sums.begin(), s.column_sums.end(), 0.0);
   for (int64_t i = 0; i < n; ++i)
-    if (s.u[i] != 0.0) cblas_daxpy(int(m), s.u[i], K + i * m, 1, s.column_sums.data(), 1);
+    if (s.u[i] != 0.0) row_axpy(s.u[i], K + i * m, s.column_sums.data(), m);
+  for (int64_t j = 0; j < m; ++j)
+    if (b[j] != 0.0 && !(s.column_sums[j] > 0.0 && std::isfinite(b[j] / s.column_sums[j]))) {
+      if constexpr (hands_over<T>) return false;
+      kernel_underflow(who, "column", j, s.column_sums[j]);
+    }
   for (int64_t j = 0; j < m; ++j) s.v[j] = b[j] == 0.0 ? 0.0 : b[j] / s.column_sums[j];
+  return true;
 }
 
 bool outside(const std::vector<double>& x, double threshold) {
@@ -75,57 +115,81 @@ bool outside(const std::vector<double>& x, double threshold) {
 // Alternating updates u <- a / (K v), v <- b / (Kᵀ u) in one pass over K per iteration:
 // row i gives (K v)_i, hence u_i, and while it is still in cache adds u_i K_i. into Kᵀ u.
 // The same pass measures the row marginal error of the previous (u, v), whose columns are
-// exact; when that error is small enough, the measured (u, v) is kept.
-ScalingOutcome scale(const double* K, const double* a, const double* b, int64_t n, int64_t m, Scalings& s,
+// exact; when that error is small enough, the measured (u, v) is kept. On underflow of a
+// float kernel, (u, v) are left at the last valid pair.
+template <class T>
+ScalingOutcome scale(const T* K, const double* a, const double* b, int64_t n, int64_t m, Scalings& s,
                      double tolerance, int64_t& iterations, int64_t max_iterations, double absorb_threshold,
                      const char* who) {
-  update_v(K, b, n, m, s);
+  if (!update_v(K, b, n, m, s, who)) return {Stop::underflow, INFINITY};
   for (;;) {
     std::fill(s.column_sums.begin(), s.column_sums.end(), 0.0);
     double error = 0.0;
     for (int64_t i = 0; i < n; ++i) {
-      const double* Ki = K + i * m;
-      const double Kv = cblas_ddot(int(m), Ki, 1, s.v.data(), 1);
+      const T* Ki = K + i * m;
+      const double Kv = row_dot(Ki, s.v.data(), m);
       error += std::abs(s.u[i] * Kv - a[i]);
       if (a[i] == 0.0) {
         s.u_next[i] = 0.0;
         continue;
       }
-      if (!(Kv > 0.0) || !std::isfinite(Kv))
-        fail<NonFiniteError>("{}: row {} of the kernel sums to {} (ε too small for exp(-C/ε) in double precision); "
-                             "use the log-domain solver (sinkhorn_log / --method sinkhorn-log) or a larger ε",
-                             who, i, Kv);
+      if (!(Kv > 0.0) || !std::isfinite(Kv) || !std::isfinite(a[i] / Kv)) {
+        if constexpr (hands_over<T>) return {Stop::underflow, INFINITY};
+        kernel_underflow(who, "row", i, Kv);
+      }
       s.u_next[i] = a[i] / Kv;
-      cblas_daxpy(int(m), s.u_next[i], Ki, 1, s.column_sums.data(), 1);
+      row_axpy(s.u_next[i], Ki, s.column_sums.data(), m);
     }
     if (error <= tolerance) return {Stop::converged, error};
     if (iterations >= max_iterations) return {Stop::iteration_limit, error};
+    for (int64_t j = 0; j < m; ++j)
+      if (b[j] != 0.0 && !(s.column_sums[j] > 0.0 && std::isfinite(b[j] / s.column_sums[j]))) {
+        if constexpr (hands_over<T>) return {Stop::underflow, INFINITY};
+        kernel_underflow(who, "column", j, s.column_sums[j]);
+      }
     std::swap(s.u, s.u_next);
-    for (int64_t j = 0; j < m; ++j) {
-      s.v[j] = b[j] == 0.0 ? 0.0 : b[j] / s.column_sums[j];
-      if (!std::isfinite(s.v[j]))
-        fail<NonFiniteError>("{}: column {} of the kernel sums to {} (ε too small for exp(-C/ε) in double "
-                             "precision); use the log-domain solver or a larger ε",
-                             who, j, s.column_sums[j]);
-    }
+    for (int64_t j = 0; j < m; ++j) s.v[j] = b[j] == 0.0 ? 0.0 : b[j] / s.column_sums[j];
     ++iterations;
     if (absorb_threshold < INFINITY && (outside(s.u, absorb_threshold) || outside(s.v, absorb_threshold)))
       return {Stop::absorb, error};
   }
 }
 
-// K_ij = exp((alpha_i + beta_j - C_ij) / eps).
-void build_kernel(Tensor& kernel, const double* C, const std::vector<double>& alpha,
-                  const std::vector<double>& beta, int64_t n, int64_t m, double eps) {
+// K_ij = exp((alpha_i + beta_j - C_ij) / eps). A float kernel holds no subnormals (their
+// arithmetic is ~100x slower): entries below FLT_MIN ≈ e^-87 become 0; with scalings kept in
+// [1/τ, τ], τ = kFloatAbsorbThreshold, such an entry carries under τ² FLT_MIN ≈ 1e-22 of mass.
+template <class T>
+void build_kernel(T* K, const double* C, const std::vector<double>& alpha, const std::vector<double>& beta,
+                  int64_t n, int64_t m, double eps) {
   const double inv = 1.0 / eps;
   const double* bj = beta.data();
-  double* K = kernel.data<double>();
   for (int64_t i = 0; i < n; ++i) {
     const double* Ci = C + i * m;
-    double* Ki = K + i * m;
+    T* Ki = K + i * m;
     const double ai = alpha[i];
-    for (int64_t j = 0; j < m; ++j) Ki[j] = detail::fast_exp((ai + bj[j] - Ci[j]) * inv);
+    for (int64_t j = 0; j < m; ++j) {
+      const double e = detail::fast_exp((ai + bj[j] - Ci[j]) * inv);
+      if constexpr (std::is_same_v<T, float>)
+        Ki[j] = e < double(std::numeric_limits<float>::min()) ? 0.0f : float(e);
+      else
+        Ki[j] = e;
+    }
   }
+}
+
+constexpr double kFloatAbsorbThreshold = 1e8;
+// The float phase of the last ε stage stops at this marginal error (relative to the mass);
+// float rounding of the kernel (relative 6e-8 per entry, mostly cancelling over a row)
+// moves the fixed point by less, and the double kernel takes it the rest of the way.
+constexpr double kFloatTolerance = 1e-8;
+
+// Lets the kernel's pages be 2 MB ones (one fault per 2 MB instead of per 4 kB on first
+// touch; faults are a tenth of a 2000 x 2000 solve in a virtual machine). Advice only.
+void advise_huge_pages(void* data, size_t bytes) {
+  constexpr uintptr_t huge = uintptr_t{1} << 21;
+  const uintptr_t lo = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
 }
 
 // Plan, costs and potentials from the kernel potentials (alpha, beta) and scalings (u, v):
@@ -184,7 +248,8 @@ SinkhornResult sinkhorn(const Tensor& a, const Tensor& b, const Tensor& C, const
   const int64_t n = p.n, m = p.m;
   std::vector<double> alpha(n, 0.0), beta(m, 0.0);
   Tensor K = Tensor::empty({n, m}, DType::f64);
-  build_kernel(K, p.C.data<double>(), alpha, beta, n, m, o.epsilon);  // K = e^{-C/ε}
+  advise_huge_pages(K.data<double>(), size_t(n * m) * sizeof(double));
+  build_kernel(K.data<double>(), p.C.data<double>(), alpha, beta, n, m, o.epsilon);  // K = e^{-C/ε}
   Scalings s(n, m);
   const double* ap = p.a.data<double>();
   for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
@@ -224,7 +289,6 @@ SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, c
     for (double e = highest - lowest; e > o.epsilon; e *= o.scaling_factor) stages.push_back(e);
   stages.push_back(o.epsilon);
 
-  Tensor K = Tensor::empty({n, m}, DType::f64);
   Scalings s(n, m);
   int64_t iterations = 0;
   ScalingOutcome outcome{Stop::iteration_limit, INFINITY};
@@ -240,21 +304,47 @@ SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, c
         s.v[j] = 1.0;
       }
   };
-  for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
-  for (size_t k = 0; k < stages.size(); ++k) {
-    const double eps = stages[k];
-    const bool last = k + 1 == stages.size();
-    const double tolerance = last ? o.tolerance : std::max(o.tolerance, o.stage_tolerance * p.mass);
+  // One ε stage on a kernel of either precision: scaling iterations, absorbing the
+  // scalings into (alpha, beta) and rebuilding the kernel whenever they leave [1/τ, τ].
+  auto run_stage = [&](auto* K, double eps, double tolerance, double threshold) {
     build_kernel(K, Cp, alpha, beta, n, m, eps);
     for (;;) {
-      outcome = scale(K.data<double>(), ap, bp, n, m, s, tolerance, iterations, o.max_iterations, o.absorb_threshold,
-                      "sinkhorn_log");
-      if (outcome.stop != Stop::absorb) break;
+      const ScalingOutcome out =
+          scale(K, ap, bp, n, m, s, tolerance, iterations, o.max_iterations, threshold, "sinkhorn_log");
+      if (out.stop != Stop::absorb) return out;
       absorb(eps);
       build_kernel(K, Cp, alpha, beta, n, m, eps);
     }
-    if (last || outcome.stop == Stop::iteration_limit) break;
-    absorb(eps);
+  };
+  auto stage_tolerance = [&](size_t k) {
+    return k + 1 == stages.size() ? o.tolerance : std::max(o.tolerance, o.stage_tolerance * p.mass);
+  };
+  for (int64_t i = 0; i < n; ++i) s.u[i] = ap[i] == 0.0 ? 0.0 : 1.0;
+
+  // Float phase: every stage, the last one to kFloatTolerance. A float kernel whose row or
+  // column sum underflows hands the stage over to the double phase, which redoes it.
+  size_t k = 0;
+  {
+    Tensor K32 = Tensor::empty({n, m}, DType::f32);
+    advise_huge_pages(K32.data<float>(), size_t(n * m) * sizeof(float));
+    for (; k < stages.size(); ++k) {
+      const bool last = k + 1 == stages.size();
+      const double tolerance = last ? std::max(stage_tolerance(k), kFloatTolerance * p.mass) : stage_tolerance(k);
+      outcome = run_stage(K32.data<float>(), stages[k], tolerance, std::min(o.absorb_threshold, kFloatAbsorbThreshold));
+      if (outcome.stop == Stop::underflow) break;
+      absorb(stages[k]);
+      if (last || outcome.stop == Stop::iteration_limit) break;
+    }
+  }
+  // Double phase, on the buffer that becomes the plan: the rest of the last stage to the
+  // requested tolerance (or what float could not do). At the iteration limit it only
+  // measures the double plan's marginal error.
+  Tensor K = Tensor::empty({n, m}, DType::f64);
+  advise_huge_pages(K.data<double>(), size_t(n * m) * sizeof(double));
+  for (; k < stages.size(); ++k) {
+    outcome = run_stage(K.data<double>(), stages[k], stage_tolerance(k), o.absorb_threshold);
+    if (k + 1 == stages.size() || outcome.stop == Stop::iteration_limit) break;
+    absorb(stages[k]);
   }
   return finish(p, K, alpha, beta, s, o.epsilon, outcome, iterations);
 }
