@@ -111,6 +111,11 @@ void run_probe(const ProbeArgs& a) {
   std::string key = a.matrix;  // "hessian_top", "ggn_trace", "empirical_fisher_top", ...
   for (char& ch : key)
     if (ch == '-') ch = '_';
+  if (auto* fisher = dynamic_cast<probe::GradientCovarianceOperator*>(op.get())) {
+    // Its construction pass gave tr F = (1/n) Σ ‖g_i‖² exactly; Hutch++ below estimates it again.
+    fmt::print("tr(empirical Fisher) = {:.10g} (exact, {} examples)\n", fisher->trace(), fisher->num_examples());
+    j["empirical_fisher_exact_trace"] = fisher->trace();
+  }
   if (want_sharpness || want_trace) {
     if (a.block.empty()) {
       const nlohmann::json m = measure_operator(*op, a, want_sharpness, want_trace);
