@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include "descent/core/rng.hpp"
@@ -55,9 +56,9 @@ class Kfac {
                      std::vector<Eigen::MatrixXd>& g, Tensor* gradient = nullptr, double* loss = nullptr);
 
   // The preconditioned direction for a flat gradient ([P], model layout), layer by layer
-  // G_d⁻¹ ∇W̄ A_d⁻¹ with the current damped inverses (requires one step or refresh_inverses).
+  // G_d⁻¹ ∇W̄ A_d⁻¹ with the current damped factors (requires one step or refresh_inverses).
   Tensor precondition(const Tensor& gradient) const;
-  // Recomputes the damped inverses from the current factors.
+  // Refactors the damped factors (Cholesky; what "recompute the inverses" means here).
   void refresh_inverses();
 
   size_t num_layers() const { return layers_.size(); }
@@ -82,7 +83,8 @@ class Kfac {
   KfacOptions opt_;
   Rng rng_;
   std::vector<LayerSlot> layers_;
-  std::vector<Eigen::MatrixXd> a_, g_, a_inv_, g_inv_;
+  std::vector<Eigen::MatrixXd> a_, g_;
+  std::vector<Eigen::LLT<Eigen::MatrixXd>> a_chol_, g_chol_;  // of the damped factors
   std::vector<double> pi_;
   Tensor velocity_;
   int64_t steps_ = 0;
