@@ -7,7 +7,7 @@ packages=(
   # toolchain and build
   build-essential cmake ninja-build pkg-config git ccache
   # libraries (DESIGN.md: Debian packages only)
-  libopenblas-dev libeigen3-dev zlib1g-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libopenblas-dev libxsmm-dev libeigen3-dev zlib1g-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer) with clang
   clang libclang-rt-14-dev

@@ -1,9 +1,11 @@
-// Matrix products through CBLAS, BLAS-1 updates, transposes and permutations.
+// Matrix products (libxsmm JIT kernels where they win, else CBLAS: jit_gemm.hpp), BLAS-1
+// updates, transposes and permutations.
 #include <cblas.h>
 
 #include <algorithm>
 
 #include "descent/core/ops.hpp"
+#include "jit_gemm.hpp"
 
 namespace descent {
 namespace {
@@ -21,6 +23,7 @@ std::string describe(const Tensor& t, bool trans) { return t.shape().str() + (tr
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
           const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (detail::jit_gemm<T>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
   const auto TA = ta ? CblasTrans : CblasNoTrans;
   const auto TB = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>)
