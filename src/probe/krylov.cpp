@@ -22,6 +22,8 @@ void convert(const Tensor& from, Tensor& to) {
 // l × 4096 doubles whatever P is.
 constexpr int64_t kRestartColumnBlock = 4096;
 
+constexpr double kReorthogonalizationRatio = 0.70710678118654752;  // 1/√2
+
 }  // namespace
 
 Products::Products(LinearOperator& op) : op_(&op) {
@@ -50,7 +52,9 @@ void fill_rademacher(Rng& rng, Tensor& v) {
 LanczosBasis::LanczosBasis(Products& products, int capacity)
     : products_(&products), capacity_(capacity), p_(products.op().dimension()) {
   DESCENT_CHECK(capacity >= 1, InputError, "Lanczos basis: capacity must be at least 1, got {}", capacity);
-  basis_ = Tensor::zeros({capacity + 1, p_}, DType::f64);
+  // Rows are written before they are read; empty() leaves unused rows untouched (first-touch
+  // memory is slow, and a basis for P = 270k parameters takes 2 MB per row).
+  basis_ = Tensor::empty({capacity + 1, p_}, DType::f64);
   w_ = Tensor::empty({p_}, DType::f64);
   t_ = Eigen::MatrixXd::Zero(capacity + 1, capacity + 1);
 }
@@ -72,10 +76,17 @@ void LanczosBasis::orthogonalize(Tensor& w, int rows, Eigen::VectorXd& h) {
   Eigen::VectorXd pass(rows);
   const double* v = basis_.data<double>();
   double* x = w.data<double>();
-  for (int round = 0; round < 2; ++round) {  // CGS2
+  double before = norm(w);
+  for (int round = 0; round < 2; ++round) {
     cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, int(p_), 1.0, v, int(p_), x, 1, 0.0, pass.data(), 1);
     cblas_dgemv(CblasRowMajor, CblasTrans, rows, int(p_), -1.0, v, int(p_), pass.data(), 1, 1.0, x, 1);
     h += pass;
+    // Daniel–Gragg–Kaufman–Stewart (1976): a second pass only when this one cancelled more
+    // than 1 − 1/√2 of w (then rounding may have left components along the basis); CGS2
+    // ("twice is enough") otherwise. Each pass reads the whole basis twice.
+    const double after = norm(w);
+    if (after >= kReorthogonalizationRatio * before) break;
+    before = after;
   }
 }
 
@@ -85,8 +96,16 @@ double LanczosBasis::extend(Rng& rng) {
   Tensor vj = basis_.row(j);
   products_->apply(vj, w_);
   const double norm_before = norm(w_);
+  // The three-term recurrence first (α_j = v_jᵀ A v_j, and β_{j−1} v_{j−1}): it removes the
+  // large components cheaply, so the full pass below rarely needs its DGKS repetition.
+  const double alpha = dot(vj, w_);
+  axpy(w_, -alpha, vj);
+  const double beta_prev = j > 0 ? t_(j, j - 1) : 0.0;
+  if (j > 0) axpy(w_, -beta_prev, basis_.row(j - 1));
   Eigen::VectorXd h;
   orthogonalize(w_, j + 1, h);
+  h(j) += alpha;
+  if (j > 0) h(j - 1) += beta_prev;
   double beta = norm(w_);
   for (int i = 0; i <= j; ++i) t_(i, j) = t_(j, i) = h(i);
   Tensor next = basis_.row(j + 1);
