@@ -172,7 +172,7 @@ Result run_diagonal_linear_net(const RunOptions& opt) {
     plot_csv(opt.output_dir, "diagonal_linear_net",
              {.title = "diagonal net w = u⊙u − v⊙v, GD from u = v = α: where the limit lands",
               .x_label = "initialization scale α",
-              .y_label = "‖w_∞ − w_ref‖ / ‖w_ref‖",
+              .y_label = "‖w_∞ − w_{ref}‖ / ‖w_{ref}‖",
               .series = {{"alpha", "rel_distance_to_min_l1", "to the min-ℓ1 interpolant", true},
                          {"alpha", "rel_distance_to_min_l2", "to the min-ℓ2 interpolant", true},
                          {"alpha", "rel_distance_to_argmin_R_alpha", "to argmin R_α (mirror-flow limit)", true}},
