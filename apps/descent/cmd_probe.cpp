@@ -26,6 +26,7 @@
 #include "descent/probe/curvature_matrices.hpp"
 #include "descent/probe/gradient_noise.hpp"
 #include "descent/probe/linear_operator.hpp"
+#include "descent/probe/model_hessian.hpp"
 #include "descent/probe/trace_estimation.hpp"
 #include "descent/train/trainer.hpp"
 
@@ -103,7 +104,9 @@ void run_probe(const ProbeArgs& a) {
   const size_t cap = size_t(a.memory_cap_mb * 1024 * 1024);
   // The curvature matrix, matrix-free.
   std::unique_ptr<probe::LinearOperator> op;
-  if (a.matrix == "hessian") op = std::make_unique<probe::HessianOperator>(f, theta);
+  // The Hessian of an MLP keeps its v-independent state (activations, back-propagated
+  // signals) between products, within the memory cap.
+  if (a.matrix == "hessian") op = std::make_unique<probe::ModelHessianOperator>(f, theta, cap);
   else if (a.matrix == "ggn") op = std::make_unique<probe::GaussNewtonOperator>(probe::gauss_newton_operator(f, theta));
   else if (a.matrix == "fisher") op = std::make_unique<probe::GaussNewtonOperator>(probe::fisher_operator(f, theta));
   else
@@ -176,7 +179,7 @@ void register_probe(CLI::App& app) {
   cmd->add_option("--k", a->k, "number of top eigenvalues")->capture_default_str();
   cmd->add_option("--tolerance", a->tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ|")->capture_default_str();
   cmd->add_option("--trace-matvecs", a->trace_matvecs, "matrix-vector products for Hutch++")->capture_default_str();
-  cmd->add_option("--memory-cap-mb", a->memory_cap_mb, "cap on per-example gradients held at once (MiB)")
+  cmd->add_option("--memory-cap-mb", a->memory_cap_mb, "cap on per-example gradients or cached Hessian state held at once (MiB)")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "random seed of the probes");
   cmd->add_option("--out", a->out, "JSON output (default RUN/probe.json)");

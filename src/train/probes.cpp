@@ -13,6 +13,7 @@
 #include "descent/probe/curvature.hpp"
 #include "descent/probe/gradient_noise.hpp"
 #include "descent/probe/linear_operator.hpp"
+#include "descent/probe/model_hessian.hpp"
 #include "descent/probe/trace_estimation.hpp"
 
 namespace descent::train {
@@ -108,7 +109,8 @@ ProbeRecord TrainingProbes::measure(const Tensor& theta, int64_t step, int64_t e
   nn::ModelObjective& f = *objective_;
   r.loss = f.value(theta);
   const uint64_t seed = probe_seed(config_.seed, step);
-  probe::HessianOperator h = probe::hessian_operator(f, theta);
+  // MLPs reuse their v-independent state between the probe's products (within the cap).
+  probe::ModelHessianOperator h(f, theta, size_t(config_.probe_memory_cap_mb * 1024.0 * 1024.0));
   if (selection_.sharpness) {
     probe::LanczosOptions o;
     o.num_eigenpairs = 1;

@@ -50,7 +50,7 @@ struct TrainConfig {
   int64_t probe_examples = 1000;            // the probe batch: the first N training examples
   int64_t probe_trace_matvecs = 30;         // Hutch++ products for Tr H
   double probe_tolerance = 1e-3;            // Lanczos relative residual for λ_max
-  double probe_memory_cap_mb = 256;         // per-example gradients held at once (Tr Σ)
+  double probe_memory_cap_mb = 256;         // per-example gradients (Tr Σ) or cached Hessian state held at once
 };
 
 // JSON with every field; from_json refuses unknown keys and wrong types with InputError
