@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/data/fashion_mnist.hpp"
 #include "descent/nn/model.hpp"
@@ -30,6 +31,19 @@ inline data::Dataset fashion_subset(int64_t n, bool flatten = true) {
   mean /= double(d.inputs.numel());
   for (int64_t i = 0; i < d.inputs.numel(); ++i) x[i] = float(x[i] - mean);
   return d;
+}
+
+// Class labels [n] (int64 in 0..k−1) as one-hot rows [n, k] of `dtype`, the regression
+// targets of a mean-squared-error classifier.
+inline Tensor one_hot(const Tensor& labels, int64_t k, DType dtype = DType::f32) {
+  const int64_t n = labels.dim(0);
+  Tensor y = Tensor::zeros({n, k}, dtype);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = int64_t(labels.at(i));
+    DESCENT_CHECK(c >= 0 && c < k, InputError, "one_hot: label {} of example {} is outside 0..{}", c, i, k - 1);
+    y.set(i * k + c, 1.0);
+  }
+  return y;
 }
 
 struct Sharpness {
