@@ -175,7 +175,7 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
                   .extra = "set yrange [1e-3:1.5]"};
     for (int64_t k : frequencies) {
       plot.series.push_back({"step", "measured_k" + std::to_string(k), "k = " + std::to_string(k), true});
-      plot.series.push_back({"step", "predicted_k" + std::to_string(k), "", false});
+      plot.series.push_back({"step", "predicted_k" + std::to_string(k), "kernel, k = " + std::to_string(k), false});
     }
     render_plot(plot);
   }
