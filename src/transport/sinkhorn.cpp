@@ -2,7 +2,9 @@
 // loop on a kernel matrix; the log-domain one keeps that kernel's entries near the plan's
 // scale by absorbing the scalings into its potentials (Schmitzer 2019), so it needs one
 // exp per entry only when the kernel is rebuilt, not one per entry per iteration as a
-// log-sum-exp update would, and gives the same fixed point stably.
+// log-sum-exp update would, and gives the same fixed point stably. At n = m = 2000 an
+// iteration is a pass over an n x m kernel that does not fit in cache, so the log-domain
+// solver does most of its passes over a float copy (half the bytes) and finishes in double.
 #include "descent/transport/sinkhorn.hpp"
 
 #include <cblas.h>

@@ -21,7 +21,10 @@ struct SinkhornOptions {
   double scaling_factor = 0.5;
   double stage_tolerance = 1e-3;
   // Log-domain only: scalings u = e^{(f-α)/ε}, v = e^{(g-β)/ε} outside [1/τ, τ] are absorbed
-  // into the kernel's potentials α, β (Schmitzer 2019, §3.2).
+  // into the kernel's potentials α, β (Schmitzer 2019, §3.2). The iterations on the float
+  // copy of the kernel (all ε stages, the last to a marginal error of 1e-8 of the mass)
+  // use min(τ, 1e8), so that entries flushed below float's range carry no mass; those on
+  // the double kernel (the rest of the last stage, to `tolerance`) use τ.
   double absorb_threshold = 1e30;
   // Marginal totals may differ relatively by this much; b is rescaled to a's total.
   double marginal_tolerance = 1e-6;
@@ -48,7 +51,10 @@ SinkhornResult sinkhorn(const Tensor& a, const Tensor& b, const Tensor& C, const
 
 // Log-domain Sinkhorn (6.217), stable for any ε > 0: scaling iterations on the kernel
 // exp((α_i + β_j - C_ij)/ε) whose potentials absorb the scalings before they overflow,
-// with optional ε-scaling. Same fixed point as `sinkhorn`.
+// with optional ε-scaling. Same fixed point as `sinkhorn`. Most iterations run on a float
+// copy of the kernel (sums in double; half the memory traffic), the last ones, and the
+// plan, on the double kernel; if a float row or column sum underflows, the solve goes on
+// in double.
 SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, const SinkhornOptions& options = {});
 
 struct SinkhornDivergence {
