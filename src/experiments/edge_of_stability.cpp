@@ -182,7 +182,7 @@ Result run_edge_of_stability(const RunOptions& opt) {
   // seeds 1–4). The CNN's full form uses 1,000 examples, not 5,000: one full-batch step of even this
   // small CNN costs about as much as twenty of the MLP's (im2col convolutions, single thread).
   const std::vector<Family> families = {
-      {"mlp", quick ? 500 : 5000, quick ? 400 : 1000, quick ? 10 : 20, {10, 12, 14}},
+      {"mlp", quick ? 500 : 5000, quick ? 400 : 2000, quick ? 10 : 20, {10, 12, 14}},
       {"cnn", quick ? 250 : 1000, quick ? 300 : 1000, quick ? 10 : 20, {20, 25, 30}}};
   std::vector<std::pair<Arm, const Family*>> arms;
   for (const Family& fam : families)
@@ -212,7 +212,7 @@ Result run_edge_of_stability(const RunOptions& opt) {
                    .png_path = (std::filesystem::path(opt.output_dir) / "sharpness.png").string(),
                    .title = "Sharpness relative to 2/η, full-batch GD",
                    .x_label = "step",
-                   .y_label = "λ_max / (2/η)",
+                   .y_label = "λ_{max} / (2/η)",
                    .series = {},
                    .log_y = false,
                    .extra = "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2"};
