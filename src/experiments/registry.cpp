@@ -23,8 +23,12 @@ void register_max_margin_steepest(Registry&);
 void register_natural_gradient_coupled_gaussian(Registry&);
 void register_anisotropic_noise_escape(Registry&);
 void register_noise_follows_curvature(Registry&);
-// edge_of_stability.cpp is written but not registered: its quick form does not yet show
-// sharpness hovering at 2/η (see the issue 6 note).
+void register_ntk_spectral_bias(Registry&);
+void register_ntk_vs_mean_field(Registry&);
+void register_diagonal_linear_net(Registry&);
+void register_perturbed_gd_saddle_escape(Registry&);
+void register_scale_invariant_weight_decay(Registry&);
+void register_edge_of_stability(Registry&);
 
 namespace {
 void register_all(Registry& r) {
@@ -44,6 +48,12 @@ void register_all(Registry& r) {
   register_natural_gradient_coupled_gaussian(r);
   register_anisotropic_noise_escape(r);
   register_noise_follows_curvature(r);
+  register_ntk_spectral_bias(r);
+  register_ntk_vs_mean_field(r);
+  register_diagonal_linear_net(r);
+  register_perturbed_gd_saddle_escape(r);
+  register_scale_invariant_weight_decay(r);
+  register_edge_of_stability(r);
 }
 }  // namespace
 
