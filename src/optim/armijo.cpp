@@ -1,4 +1,3 @@
-#include "run_loop.hpp"
 #include "descent/optim/armijo.hpp"
 
 #include <chrono>
@@ -7,6 +6,7 @@
 
 #include "checks.hpp"
 #include "descent/core/ops.hpp"
+#include "run_loop.hpp"
 
 namespace descent::optim {
 
@@ -31,9 +31,7 @@ Trace gradient_descent_armijo(Objective& objective, const Tensor& theta0, const 
   for (int64_t k = 0; k < stop.max_steps; ++k) {
     const auto t0 = Clock::now();
     const double gnorm = norm(g);
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, f, gnorm, stop)) break;
     double a = alpha, f_trial = 0.0;
     bool accepted = false;
     for (int b = 0; b <= o.max_backtracks; ++b, a *= o.shrink) {

@@ -110,9 +110,7 @@ SecondOrderTrace gauss_newton(const ResidualFunction& pr, const VectorXd& theta0
     const auto t0 = Clock::now();
     gradient();
     const double gnorm = g.norm();
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, f, gnorm, stop)) break;
 
     bool accepted = false;
     double f_trial = f;

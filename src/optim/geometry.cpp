@@ -1,4 +1,3 @@
-#include "run_loop.hpp"
 #include "descent/optim/geometry.hpp"
 
 #include <Eigen/Dense>
@@ -12,6 +11,7 @@
 #include "descent/core/dtype.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
+#include "run_loop.hpp"
 
 namespace descent::optim {
 namespace {
@@ -189,9 +189,7 @@ Trace mirror_descent(Objective& objective, const Tensor& theta0, const Potential
   for (int64_t k = 0; k < stop.max_steps; ++k) {
     const auto t0 = Clock::now();
     const double gnorm = norm(g);
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, f, gnorm, stop)) break;
     // Arora §8.1.1: ∇ψ(w_{t+1}) = ∇ψ(w_t) − η ∇L(w_t).
     psi.gradient(w, z);
     const double eta = learning_rate(k);

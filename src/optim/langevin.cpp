@@ -7,6 +7,7 @@
 #include "checks.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "run_loop.hpp"
 
 namespace descent::optim {
 
@@ -32,8 +33,8 @@ PerturbedTrace perturbed_gradient_descent(Objective& objective, const Tensor& th
     const auto t0 = Clock::now();
     const double f = objective.value_and_gradient(trace.theta, g);
     const double gnorm = norm(g);
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    // Perturbed GD runs past small gradients (that is where it perturbs): no gradient test.
+    if (detail::stop_before_step(trace, f, gnorm, stop, false)) break;
     double moved;
     if (gnorm <= o.gradient_threshold && t - last > o.quiet_steps) {
       // Uniform on the ball B(0, r): a uniform direction (normalized Gaussian) and radius r·U^{1/P}.

@@ -85,9 +85,7 @@ Trace natural_gradient_descent(Objective& objective, const Tensor& theta0, const
     const double value = full ? objective.value_and_gradient(trace.theta, grad)
                               : objective.batch_value_and_gradient(trace.theta, batch, grad);
     const double gnorm = norm(grad);
-    if (!std::isfinite(value) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (full && gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (value <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, value, gnorm, stop, full)) break;
     objective.per_example_gradients(trace.theta, batch, rows);
     const Tensor direction = empirical_fisher_solve(rows, grad, o.damping);
     const double eta = o.learning_rate(k);

@@ -41,9 +41,7 @@ SecondOrderTrace newton_cg(Objective& objective, const Tensor& theta0, const New
   for (int64_t k = 0; k < stop.max_steps; ++k) {
     const auto t0 = Clock::now();
     const double gnorm = norm(g);
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, f, gnorm, stop)) break;
 
     // Inexact Newton direction: ‖∇²f p + g‖ ≤ η_k ‖g‖ (N&W eq. 7.3 with η_k = min(η_max, √‖g‖)).
     const double eta = std::min(o.forcing_max, std::sqrt(gnorm));

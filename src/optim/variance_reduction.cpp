@@ -6,6 +6,7 @@
 #include "checks.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "run_loop.hpp"
 
 namespace descent::optim {
 
@@ -30,9 +31,7 @@ Trace run_epochs(const char* who, Objective& objective, const Tensor& theta0, co
     const auto t0 = Clock::now();
     const double f = objective.value_and_gradient(trace.theta, full);
     const double gnorm = norm(full);
-    if (!std::isfinite(f) || !std::isfinite(gnorm)) { trace.stop_reason = "non_finite"; break; }
-    if (gnorm <= stop.gradient_tolerance) { trace.stop_reason = "gradient_tolerance"; trace.converged = true; break; }
-    if (f <= stop.value_target) { trace.stop_reason = "value_target"; trace.converged = true; break; }
+    if (detail::stop_before_step(trace, f, gnorm, stop)) break;
     start.copy_from(trace.theta);
     epoch(trace.theta, full);
     const StepRecord rec{e, f, gnorm, norm(sub(trace.theta, start)),
