@@ -13,12 +13,9 @@ namespace descent::optim {
 Trace gradient_descent_armijo(Objective& objective, const Tensor& theta0, const ArmijoOptions& o,
                               const StopCriteria& stop, const std::vector<Callback>& callbacks) {
   detail::check_positive("gradient_descent_armijo", "initial_step", o.initial_step);
-  DESCENT_CHECK(o.shrink > 0.0 && o.shrink < 1.0, InputError,
-                "gradient_descent_armijo: shrink must lie in (0, 1), got {}", o.shrink);
-  DESCENT_CHECK(o.c1 > 0.0 && o.c1 < 1.0, InputError, "gradient_descent_armijo: c1 must lie in (0, 1), got {}", o.c1);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError,
-                "gradient_descent_armijo: theta0 has {} elements, the objective has {} parameters", theta0.numel(),
-                objective.dimension());
+  detail::check_open_unit("gradient_descent_armijo", "shrink", o.shrink);
+  detail::check_open_unit("gradient_descent_armijo", "c1", o.c1);
+  detail::check_start("gradient_descent_armijo", theta0.numel(), objective.dimension());
   using Clock = std::chrono::steady_clock;
   Trace trace;
   trace.theta = theta0.clone().flatten();

@@ -40,8 +40,7 @@ SecondOrderTrace gauss_newton(const ResidualFunction& pr, const VectorXd& theta0
   detail::check_nonnegative(who, "damping", o.damping);
   DESCENT_CHECK(std::isfinite(o.damping_increase) && o.damping_increase > 1.0, InputError,
                 "{}: damping_increase must be > 1, got {}", who, o.damping_increase);
-  DESCENT_CHECK(o.damping_decrease > 0.0 && o.damping_decrease < 1.0, InputError,
-                "{}: damping_decrease must lie in (0, 1), got {}", who, o.damping_decrease);
+  detail::check_open_unit(who, "damping_decrease", o.damping_decrease);
   DESCENT_CHECK(o.max_refusals >= 0, InputError, "{}: max_refusals must be >= 0, got {}", who, o.max_refusals);
   detail::check_positive(who, "cg_tolerance", o.cg_tolerance);
   DESCENT_CHECK(o.max_cg_iterations >= 0, InputError, "{}: max_cg_iterations must be >= 0, got {}", who,

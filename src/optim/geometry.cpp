@@ -172,9 +172,7 @@ double bregman_divergence(const Potential& psi, std::span<const double> w, std::
 
 Trace mirror_descent(Objective& objective, const Tensor& theta0, const Potential& psi, Schedule learning_rate,
                      const StopCriteria& stop, const std::vector<Callback>& callbacks) {
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError,
-                "mirror_descent: theta0 has {} elements, the objective has {} parameters", theta0.numel(),
-                objective.dimension());
+  detail::check_start("mirror_descent", theta0.numel(), objective.dimension());
   using Clock = std::chrono::steady_clock;
   Trace trace;
   trace.theta = theta0.clone().flatten();

@@ -18,8 +18,7 @@ PerturbedTrace perturbed_gradient_descent(Objective& objective, const Tensor& th
   detail::check_nonnegative(who, "gradient_threshold", o.gradient_threshold);
   detail::check_positive(who, "radius", o.radius);
   DESCENT_CHECK(o.quiet_steps >= 0, InputError, "{}: quiet_steps must be >= 0, got {}", who, o.quiet_steps);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError, "{}: theta0 has {} elements, expected {}", who,
-                theta0.numel(), objective.dimension());
+  detail::check_start(who, theta0.numel(), objective.dimension());
   using Clock = std::chrono::steady_clock;
   PerturbedTrace out;
   Trace& trace = out.trace;
@@ -62,8 +61,7 @@ Tensor sgld(Objective& objective, const Tensor& theta0, const SgldOptions& o) {
   DESCENT_CHECK(o.steps >= 0 && o.burn_in >= 0 && o.thin >= 1 && o.batch_size >= 0, InputError,
                 "sgld: need steps >= 0, burn_in >= 0, thin >= 1, batch_size >= 0 (got {}, {}, {}, {})", o.steps,
                 o.burn_in, o.thin, o.batch_size);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError, "sgld: theta0 has {} elements, expected {}",
-                theta0.numel(), objective.dimension());
+  detail::check_start("sgld", theta0.numel(), objective.dimension());
   const int64_t n = objective.num_examples();
   DESCENT_CHECK(o.batch_size == 0 || n > 0, InputError, "sgld: mini-batches need a finite-sum objective");
   Tensor theta = theta0.clone().flatten();

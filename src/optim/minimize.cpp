@@ -1,4 +1,3 @@
-#include "run_loop.hpp"
 #include "descent/optim/minimize.hpp"
 
 #include <chrono>
@@ -7,6 +6,8 @@
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "checks.hpp"
+#include "run_loop.hpp"
 
 namespace descent::optim {
 
@@ -65,9 +66,7 @@ double distance(const Tensor& a, const Tensor& b) {
 template <class Evaluate>
 Trace run(Objective& objective, const Tensor& theta0, const GradientTransformation& optimizer,
           const StopCriteria& stop, const std::vector<Callback>& callbacks, bool full_gradient, Evaluate&& evaluate) {
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError,
-                "minimize: theta0 has {} elements, the objective has {} parameters", theta0.numel(),
-                objective.dimension());
+  detail::check_start("minimize", theta0.numel(), objective.dimension());
   DESCENT_CHECK(stop.max_steps >= 0, InputError, "minimize: max_steps must be >= 0, got {}", stop.max_steps);
   Trace trace;
   trace.theta = theta0.clone().flatten();

@@ -57,9 +57,7 @@ Trace natural_gradient_descent(Objective& objective, const Tensor& theta0, const
                 "Fisher needs per-example gradients");
   DESCENT_CHECK(o.batch_size >= 0, InputError, "natural_gradient_descent: batch_size must be >= 0, got {}",
                 o.batch_size);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError,
-                "natural_gradient_descent: theta0 has {} elements, the objective has {} parameters", theta0.numel(),
-                objective.dimension());
+  detail::check_start("natural_gradient_descent", theta0.numel(), objective.dimension());
   using Clock = std::chrono::steady_clock;
   const bool full = o.batch_size == 0 || o.batch_size >= n;
   const int64_t b = full ? n : o.batch_size;

@@ -17,14 +17,11 @@ SecondOrderTrace newton_cg(Objective& objective, const Tensor& theta0, const New
   detail::check_positive("newton_cg", "forcing_max", o.forcing_max);
   DESCENT_CHECK(o.max_cg_iterations >= 0, InputError, "newton_cg: max_cg_iterations must be >= 0, got {}",
                 o.max_cg_iterations);
-  DESCENT_CHECK(o.c1 > 0.0 && o.c1 < 1.0, InputError, "newton_cg: c1 must lie in (0, 1), got {}", o.c1);
-  DESCENT_CHECK(o.shrink > 0.0 && o.shrink < 1.0, InputError, "newton_cg: shrink must lie in (0, 1), got {}",
-                o.shrink);
+  detail::check_open_unit("newton_cg", "c1", o.c1);
+  detail::check_open_unit("newton_cg", "shrink", o.shrink);
   DESCENT_CHECK(o.max_backtracks >= 0, InputError, "newton_cg: max_backtracks must be >= 0, got {}",
                 o.max_backtracks);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError,
-                "newton_cg: theta0 has {} elements, the objective has {} parameters", theta0.numel(),
-                objective.dimension());
+  detail::check_start("newton_cg", theta0.numel(), objective.dimension());
   using Clock = std::chrono::steady_clock;
   SecondOrderTrace trace;
   trace.theta = theta0.clone().flatten();

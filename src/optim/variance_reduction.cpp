@@ -21,8 +21,7 @@ Trace run_epochs(const char* who, Objective& objective, const Tensor& theta0, co
   detail::check_positive(who, "learning_rate", o.learning_rate);
   DESCENT_CHECK(objective.num_examples() > 0, InputError, "{}: the objective is not a finite sum", who);
   DESCENT_CHECK(o.epochs >= 0 && o.inner_steps >= 0, InputError, "{}: epochs and inner_steps must be >= 0", who);
-  DESCENT_CHECK(theta0.numel() == objective.dimension(), ShapeError, "{}: theta0 has {} elements, expected {}", who,
-                theta0.numel(), objective.dimension());
+  detail::check_start(who, theta0.numel(), objective.dimension());
   Trace trace;
   trace.theta = theta0.clone().flatten();
   Tensor full = Tensor::empty({trace.theta.numel()}, trace.theta.dtype()), start = trace.theta.clone();
