@@ -140,14 +140,28 @@ int small_mlp() {
   return worst <= 1e-8 ? 0 : 1;
 }
 
+// The training issue's MLP (784-256-256-10 ReLU at its seed-0 initialization) and its mean
+// cross-entropy on the first n Fashion-MNIST training images, float64. Built in place: the
+// objective refers to the model and data beside it.
+struct FashionMlp {
+  data::Dataset train;
+  nn::Model model;
+  nn::ModelObjective objective;
+  Tensor theta;
+
+  explicit FashionMlp(int64_t n)
+      : train(data::load_fashion_mnist("train", {.directory = "", .dtype = DType::f64}).take(n)),
+        model(nn::mlp(784, 10, {}, DType::f64)),
+        objective(model, nn::Loss::softmax_cross_entropy, train.inputs, train.targets) {
+    model.initialize(0);
+    theta = model.parameters().clone();
+  }
+};
+
 int pyhessian(int64_t n, bool run_peer) {
-  data::FashionMnistOptions fo;
-  fo.dtype = DType::f64;
-  const data::Dataset train = data::load_fashion_mnist("train", fo).take(n);
-  nn::Model model = nn::mlp(784, 10, {}, DType::f64);
-  model.initialize(0);
-  nn::ModelObjective objective(model, nn::Loss::softmax_cross_entropy, train.inputs, train.targets);
-  const Tensor theta = model.parameters().clone();
+  FashionMlp mlp(n);
+  nn::ModelObjective& objective = mlp.objective;
+  const Tensor& theta = mlp.theta;
   const std::string theta_path = "/tmp/descent_probe_theta.npy";
   data::save_npy(theta_path, theta);
   // The Hessian at a fixed θ keeps what its products share (activations, ReLU masks, δ) under a
@@ -216,13 +230,9 @@ int pyhessian(int64_t n, bool run_peer) {
 // λ₁ is first resolved to a 1e-10 residual; then Lanczos at four stopping tolerances, and plain
 // power iteration v ← Hv/‖Hv‖ (Rayleigh quotient after each product) until it is within 1e-4.
 int top1_vs_power(int64_t n) {
-  data::FashionMnistOptions fo;
-  fo.dtype = DType::f64;
-  const data::Dataset train = data::load_fashion_mnist("train", fo).take(n);
-  nn::Model model = nn::mlp(784, 10, {}, DType::f64);
-  model.initialize(0);
-  nn::ModelObjective objective(model, nn::Loss::softmax_cross_entropy, train.inputs, train.targets);
-  const Tensor theta = model.parameters().clone();
+  FashionMlp mlp(n);
+  nn::ModelObjective& objective = mlp.objective;
+  const Tensor& theta = mlp.theta;
   ModelHessianOperator h(objective, theta, size_t(1) << 30);
   LanczosOptions exact;
   exact.tolerance = 1e-10;
