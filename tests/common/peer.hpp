@@ -48,3 +48,21 @@ inline std::string source_dir() {
   if (!python##_opt) GTEST_SKIP() << "peer '" MODULE "' is not importable by any python3 " \
                                      "(install Debian's python3 package for it); skipped"; \
   const std::string python = *python##_opt
+
+// Inside a TEST: runs the peer script SCRIPT_ARGS (its path under the source tree, then its
+// arguments) and binds its standard output to `out`. Debian's /usr/bin/python3 runs it first,
+// with no interpreter started just to probe for MODULE (importing torch takes seconds); if that
+// fails, the first python3 that imports MODULE runs it, or the test is skipped.
+#define DESCENT_RUN_PEER_SCRIPT(out, MODULE, SCRIPT_ARGS)                                            \
+  std::string out;                                                                                   \
+  {                                                                                                  \
+    const std::string descent_peer_args = ::descent::testing::source_dir() + "/" + (SCRIPT_ARGS);    \
+    auto descent_peer_out = ::descent::testing::run_command("/usr/bin/python3 " + descent_peer_args + \
+                                                            " 2>/dev/null");                         \
+    if (!descent_peer_out) {                                                                         \
+      DESCENT_REQUIRE_PEER(python, MODULE);                                                          \
+      descent_peer_out = ::descent::testing::run_command(python + " " + descent_peer_args);          \
+      ASSERT_TRUE(descent_peer_out.has_value()) << "peer script failed: " << descent_peer_args;       \
+    }                                                                                                \
+    out = *descent_peer_out;                                                                         \
+  }

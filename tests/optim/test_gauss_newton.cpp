@@ -89,15 +89,8 @@ TEST(GaussNewton, LinearResidualsInOneStep) {
 }
 
 TEST(GaussNewton, CurveFitAgreesWithScipyLeastSquares) {
-  const std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() +
-                          "/tests/optim/scipy_second_order.py least_squares";
-  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
-  if (!out) {
-    DESCENT_REQUIRE_PEER(python, "scipy");
-    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
-    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
-  }
-  std::istringstream lines(*out);
+  DESCENT_RUN_PEER_SCRIPT(out, "scipy", "tests/optim/scipy_second_order.py least_squares");
+  std::istringstream lines(out);
   const VectorXd x0 = VectorXd::Map(std::vector<double>{1.0, 1.0, 0.0}.data(), 3);
   struct Variant {
     const char* name;

@@ -150,15 +150,8 @@ TEST(NewtonCg, FewerIterationsThanLbfgsOnIllConditionedQuadratic) {
 }
 
 TEST(NewtonCg, AgreesWithScipy) {
-  const std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() +
-                          "/tests/optim/scipy_second_order.py newton_cg";
-  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
-  if (!out) {
-    DESCENT_REQUIRE_PEER(python, "scipy");
-    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
-    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
-  }
-  std::istringstream lines(*out);
+  DESCENT_RUN_PEER_SCRIPT(out, "scipy", "tests/optim/scipy_second_order.py newton_cg");
+  std::istringstream lines(out);
   auto check = [&](const char* name, Objective& f, const Tensor& x0) {
     std::string line;
     ASSERT_TRUE(std::getline(lines, line)) << "no scipy result for " << name;

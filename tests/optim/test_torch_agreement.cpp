@@ -170,19 +170,18 @@ void compare_lbfgs(std::istringstream& lines, const std::string& problem, Object
   });
 }
 
+// The peer script and its arguments: the step count, then each configuration, quoted.
+std::string script_args(const std::vector<std::string>& configs) {
+  std::string args = "tests/optim/torch_agreement.py " + std::to_string(kSteps);
+  for (const auto& c : configs) args += " '" + c + "'";
+  return args;
+}
+
 }  // namespace
 
 TEST(TorchAgreement, LbfgsTrajectories) {
-  std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() + "/tests/optim/torch_agreement.py " +
-                    std::to_string(kSteps);
-  for (const auto& c : kLbfgsConfigs) cmd += " '" + c + "'";
-  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
-  if (!out) {
-    DESCENT_REQUIRE_PEER(python, "torch");
-    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
-    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
-  }
-  std::istringstream lines(*out);
+  DESCENT_RUN_PEER_SCRIPT(out, "torch", script_args(kLbfgsConfigs));
+  std::istringstream lines(out);
   auto q = quadratic();
   compare_lbfgs(lines, "quadratic", q, {1.0, -1.0, 0.5, 2.0, -0.5});
   problems::Rosenbrock r(4);
@@ -191,17 +190,8 @@ TEST(TorchAgreement, LbfgsTrajectories) {
 
 TEST(TorchAgreement, QuadraticAndRosenbrockTrajectories) {
   // One interpreter run for everything: importing torch takes seconds.
-  std::string cmd = "/usr/bin/python3 " + descent::testing::source_dir() + "/tests/optim/torch_agreement.py " +
-                    std::to_string(kSteps);
-  for (const auto& c : kConfigs) cmd += " '" + c + "'";
-  auto out = descent::testing::run_command(cmd + " 2>/dev/null");
-  if (!out) {
-    // Skips with a message when no python3 imports torch; otherwise the script itself failed.
-    DESCENT_REQUIRE_PEER(python, "torch");
-    out = descent::testing::run_command(std::string(cmd).replace(0, 15, python));
-    ASSERT_TRUE(out.has_value()) << "peer script failed: " << cmd;
-  }
-  std::istringstream lines(*out);
+  DESCENT_RUN_PEER_SCRIPT(out, "torch", script_args(kConfigs));
+  std::istringstream lines(out);
   auto q = quadratic();
   compare(lines, "quadratic", q, {1.0, -1.0, 0.5, 2.0, -0.5});
   problems::Rosenbrock r(4);
