@@ -7,14 +7,14 @@ packages=(
   # toolchain and build
   build-essential cmake ninja-build pkg-config git ccache
   # libraries (DESIGN.md: Debian packages only)
-  libopenblas-dev libxsmm-dev libeigen3-dev zlib1g-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libopenblas-dev libxsmm-dev libdnnl-dev libeigen3-dev libglpk-dev zlib1g-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer) with clang
   clang libclang-rt-14-dev
   # data and plots
   dataset-fashion-mnist gnuplot-nox
   # peers that comparison tests and benchmarks run against
-  python3 python3-numpy python3-scipy python3-torch python3-pot python3-cmaes python3-optuna python3-sklearn
+  python3 python3-numpy python3-scipy python3-torch python3-pot python3-cmaes python3-optuna python3-sklearn python3-statsmodels
 )
 
 missing=()
