@@ -7,6 +7,7 @@
 #include "descent/core/error.hpp"
 #include "descent/core/safetensors.hpp"
 #include "descent/data/fashion_mnist.hpp"
+#include "descent/optim/factory.hpp"
 #include "descent/train/trainer.hpp"
 
 namespace descent::cli {
@@ -49,13 +50,22 @@ void register_train(CLI::App& app) {
   add("cnn_channels2", c.cnn_channels2, "CNN: channels of the second convolution");
   add("dropout", c.dropout, "dropout probability before the output layer(s)");
   add("dtype", c.dtype, "float32 | float64");
-  add("optimizer", c.optimizer, "sgd | momentum | nesterov | adam | adamw");
+  add("optimizer", c.optimizer, "optimizer by name (see --list-optimizers)");
   add("learning_rate", c.learning_rate, "peak learning rate η");
-  add("momentum", c.momentum, "momentum coefficient (momentum, nesterov)");
-  add("weight_decay", c.weight_decay, "L2 weight decay (decoupled for adamw)");
-  add("beta1", c.beta1, "Adam β1");
-  add("beta2", c.beta2, "Adam β2");
-  add("eps", c.eps, "Adam ε");
+  auto option_pairs = std::make_shared<std::vector<std::string>>();
+  auto* option_flag = cmd->add_option("--optimizer-option", *option_pairs,
+                                      "KEY=VALUE option of the optimizer (repeatable; see --list-optimizers)");
+  auto list = std::make_shared<bool>(false);
+  cmd->add_flag("--list-optimizers", *list, "print every optimizer, one line each, with its options, and exit");
+  auto shorthand = [&](const std::string& key, double& field, const std::string& help) {
+    CLI::Option* opt = cmd->add_option(key_to_flag(key), field, help + " (default: the optimizer's)");
+    given->emplace_back(opt, key);
+  };
+  shorthand("momentum", c.momentum, "momentum coefficient, where the optimizer has one");
+  shorthand("weight_decay", c.weight_decay, "weight decay, where the optimizer has one");
+  shorthand("beta1", c.beta1, "β1, where the optimizer has one");
+  shorthand("beta2", c.beta2, "β2, where the optimizer has one");
+  shorthand("eps", c.eps, "ε, where the optimizer has one");
   add("schedule", c.schedule, "constant | cosine | step");
   add("warmup_steps", c.warmup_steps, "linear warm-up steps");
   add("step_gamma", c.step_gamma, "step schedule: factor per --step-epochs");
@@ -76,13 +86,23 @@ void register_train(CLI::App& app) {
   add("probe_trace_matvecs", c.probe_trace_matvecs, "Hessian-vector products per Hutch++ trace");
   add("probe_tolerance", c.probe_tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ| for λ_max");
   add("probe_memory_cap_mb", c.probe_memory_cap_mb, "cap on per-example gradients held at once for Tr Σ (MiB)");
-  cmd->callback([config, config_file, resume, given] {
+  cmd->footer(
+      "Examples:\n  descent train --optimizer nadam --learning-rate 0.002 --schedule constant --epochs 5\n"
+      "  descent train --optimizer lion --learning-rate 1e-4 --optimizer-option beta2=0.98\n"
+      "  descent train --list-optimizers");
+  cmd->callback([config, config_file, resume, given, option_pairs, option_flag, list] {
+    if (*list) {
+      fmt::print("{}", optim::optimizer_list_text());
+      return;
+    }
     train::install_interrupt_handlers();
     train::TrainResult result;
     if (!resume->empty()) {
       for (const auto& [opt, key] : *given)
         DESCENT_CHECK(opt->count() == 0, InputError,
                       "train --resume takes its settings from the run's config.json; drop {}", key_to_flag(key));
+      DESCENT_CHECK(option_flag->count() == 0, InputError,
+                    "train --resume takes its settings from the run's config.json; drop --optimizer-option");
       result = train::resume_training(*resume);
     } else {
       nlohmann::json j = config_file->empty() ? train::to_json(train::TrainConfig{})
@@ -90,6 +110,7 @@ void register_train(CLI::App& app) {
       const nlohmann::json flags = train::to_json(*config);
       for (const auto& [opt, key] : *given)
         if (opt->count() > 0) j[key] = flags[key];
+      for (const auto& [key, value] : optim::parse_option_pairs(*option_pairs)) j["optimizer_options"][key] = value;
       result = train::run_training(train::config_from_json(j, "from the command line"));
     }
     if (result.interrupted) std::exit(128 + result.interrupt_signal);

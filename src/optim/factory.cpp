@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -58,14 +59,16 @@ const std::vector<Item>& items() {
         [](const Schedule& lr, const Options& o, const auto&, uint64_t) {
           return sgd(lr, o.at("momentum"), flag(o, "nesterov"), o.at("weight_decay"), o.at("dampening"));
         });
+    // descent train's default recipe: μ = 0.9 and L2 5e-4 unless given.
     auto momentum_options = sgd_options;
     momentum_options[0].default_value = 0.9;
-    add({"momentum", "heavy-ball SGD (sgd with momentum 0.9 by default; Polyak 1964)", momentum_options},
+    momentum_options[3].default_value = 5e-4;
+    add({"momentum", "heavy-ball SGD (Polyak 1964): sgd with momentum 0.9 and L2 5e-4 by default", momentum_options},
         [](const Schedule& lr, const Options& o, const auto&, uint64_t) {
           return sgd(lr, o.at("momentum"), flag(o, "nesterov"), o.at("weight_decay"), o.at("dampening"));
         });
-    add({"nesterov", "Nesterov momentum SGD (torch.optim.SGD, nesterov=True; momentum 0.9)",
-         {{"momentum", 0.9, "momentum μ"}, {"weight_decay", 0.0, "coupled L2"}}},
+    add({"nesterov", "Nesterov momentum SGD (torch.optim.SGD, nesterov=True): momentum 0.9, L2 5e-4 by default",
+         {{"momentum", 0.9, "momentum μ"}, {"weight_decay", 5e-4, "coupled L2"}}},
         [](const Schedule& lr, const Options& o, const auto&, uint64_t) {
           return sgd(lr, o.at("momentum"), true, o.at("weight_decay"));
         });
@@ -228,7 +231,22 @@ const OptimizerEntry& find_optimizer(const std::string& name) {
   fail<InputError>("unknown optimizer '{}' (one of {})", name, names);
 }
 
+void check_optimizer_options(const std::string& name, const std::map<std::string, double>& options) {
+  const OptimizerEntry& entry = find_optimizer(name);
+  for (const auto& [key, value] : options) {
+    bool known = false;
+    for (const auto& o : entry.options) known = known || o.key == key;
+    for (const auto& o : common_optimizer_options()) known = known || o.key == key;
+    if (known) continue;
+    std::string keys;
+    for (const auto& o : entry.options) keys += (keys.empty() ? "" : ", ") + o.key;
+    fail<InputError>("option '{}' does not apply to optimizer '{}' (its options: {}; and the common ones)", key,
+                     entry.name, keys.empty() ? "none" : keys);
+  }
+}
+
 GradientTransformation make_optimizer(const OptimizerRequest& request) {
+  check_optimizer_options(request.name, request.options);
   const OptimizerEntry& entry = find_optimizer(request.name);
   const Item* item = nullptr;
   for (const auto& it : items())
@@ -239,16 +257,8 @@ GradientTransformation make_optimizer(const OptimizerRequest& request) {
   for (const auto& [key, value] : request.options) {
     DESCENT_CHECK(std::isfinite(value), InputError, "optimizer '{}': option {} must be finite, got {}", entry.name,
                   key, value);
-    if (own.count(key)) {
-      own[key] = value;
-    } else if (common.count(key)) {
-      common[key] = value;
-    } else {
-      std::string keys;
-      for (const auto& o : entry.options) keys += (keys.empty() ? "" : ", ") + o.key;
-      fail<InputError>("option '{}' does not apply to optimizer '{}' (its options: {}; and the common ones)", key,
-                       entry.name, keys.empty() ? "none" : keys);
-    }
+    if (own.count(key)) own[key] = value;
+    else common[key] = value;
   }
   GradientTransformation opt = item->build(request.learning_rate, own, request.blocks, request.seed);
   // The common wrappers, innermost first: what the gradient meets first is outermost.
@@ -267,6 +277,41 @@ GradientTransformation make_optimizer(const OptimizerRequest& request) {
   opt = links.size() == 1 ? links[0] : chain(std::move(links));
   if (k > 1) opt = multi_steps(opt, static_cast<int64_t>(k));
   return opt;
+}
+
+std::map<std::string, double> parse_option_pairs(const std::vector<std::string>& pairs) {
+  std::map<std::string, double> out;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    DESCENT_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < pair.size(), InputError,
+                  "optimizer option '{}' is not KEY=VALUE", pair);
+    const std::string key = pair.substr(0, eq), text = pair.substr(eq + 1);
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DESCENT_CHECK(used == text.size(), InputError, "optimizer option '{}': '{}' is not a number", key, text);
+    out[key] = value;
+  }
+  return out;
+}
+
+std::string optimizer_list_text() {
+  std::string out;
+  for (const auto& e : optimizer_catalogue()) {
+    std::string opts;
+    for (const auto& o : e.options) opts += fmt::format("{}{}={:g}", opts.empty() ? "" : " ", o.key, o.default_value);
+    out += fmt::format("{:<10} {}  [{}]{}\n", e.name, e.summary, opts,
+                       e.constant_rate_only ? " (constant rate)" : "");
+  }
+  std::string common;
+  for (const auto& o : common_optimizer_options())
+    common += fmt::format("{}{}={:g}", common.empty() ? "" : " ", o.key, o.default_value);
+  out += fmt::format("common options of every optimizer: [{}]\n", common);
+  return out;
 }
 
 }  // namespace descent::optim

@@ -50,5 +50,14 @@ struct OptimizerRequest {
 };
 
 GradientTransformation make_optimizer(const OptimizerRequest& request);
+// What make_optimizer checks before it builds: the name, and that every option is one of the
+// optimizer's or a common one (InputError otherwise). Cheap; for validating a config early.
+void check_optimizer_options(const std::string& name, const std::map<std::string, double>& options);
+
+// "KEY=VALUE" strings (command-line flags) as options; InputError on a malformed one.
+std::map<std::string, double> parse_option_pairs(const std::vector<std::string>& pairs);
+// The catalogue, one line per optimizer ("name  summary  [key=default ...]"), then the
+// common options: what `descent train --list-optimizers` prints.
+std::string optimizer_list_text();
 
 }  // namespace descent::optim
