@@ -47,6 +47,7 @@ void register_experiment(CLI::App& app) {
                        guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess));
     }
     check_output_folder(opt->output_dir, "--out", *overwrite, "choose another folder or pass --overwrite");
+    opt->progress = !output->quiet && !output->json;  // shown only when stderr is a terminal
     const auto r = experiments::run(*e, *opt);
     const nlohmann::json j = experiments::to_json(r);
     output->result(j);
