@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/optim/optimizers.hpp"
 
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
       }
     return 0;
   }
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

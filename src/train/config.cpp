@@ -140,7 +140,7 @@ TrainConfig load_config(const std::string& path) {
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
-    fail<InputError>("config '{}': not valid JSON ({})", path, e.what());
+    fail<InputError>("config '{}': not valid JSON (syntax error at byte {}); check the file", path, e.byte);
   }
   return config_from_json(j, "'" + path + "'");
 }
@@ -150,6 +150,15 @@ void validate(const TrainConfig& c) {
   check_one_of("model", c.model, {"mlp", "cnn"});
   check_one_of("dtype", c.dtype, {"float32", "float64"});
   // The optimizer, its options and its rate, before any file is written.
+  optim::find_optimizer(c.optimizer);
+  for (const auto& [key, value] : std::initializer_list<std::pair<const char*, double>>{
+           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"beta1", c.beta1}, {"beta2", c.beta2},
+           {"eps", c.eps}}) {
+    if (std::isnan(value)) continue;
+    const std::string reason = inapplicable_reason(c, key);
+    DESCENT_CHECK(reason.empty(), InputError, "config: {} (--{}) does not apply {}", key,
+                  std::string(key) == "weight_decay" ? "weight-decay" : key, reason);
+  }
   optim::check_optimizer_options(c.optimizer, optimizer_options_of(c));
   DESCENT_CHECK(!optim::find_optimizer(c.optimizer).constant_rate_only || (c.schedule == "constant" && c.warmup_steps == 0),
                 InputError, "config: optimizer '{}' sets its own step sizes; use --schedule constant without warm-up",
@@ -208,6 +217,27 @@ std::map<std::string, double> optimizer_options_of(const TrainConfig& c) {
   shorthand("eps", c.eps);
   if (c.clip_norm > 0) shorthand("clip_norm", c.clip_norm);
   return options;
+}
+
+std::string inapplicable_reason(const TrainConfig& c, const std::string& key) {
+  auto unless = [](bool applies, std::string reason) { return applies ? std::string() : reason; };
+  if (key == "momentum" || key == "beta1" || key == "beta2" || key == "eps" || key == "weight_decay") {
+    bool has = false;
+    for (const auto& o : optim::find_optimizer(c.optimizer).options) has = has || o.key == key;
+    return unless(has, "to optimizer '" + c.optimizer + "' (its options: descent train --list-optimizers)");
+  }
+  if (key == "step_gamma" || key == "step_epochs")
+    return unless(c.schedule == "step", "to schedule '" + c.schedule + "' (it is used by the step schedule)");
+  if (key == "cnn_channels1" || key == "cnn_channels2")
+    return unless(c.model == "cnn", "to model '" + c.model + "' (it is used by the cnn)");
+  if (key == "hidden" || key == "activation" || key == "parameterization")
+    return unless(c.model == "mlp", "to model '" + c.model + "' (it is used by the mlp)");
+  if (key == "data_dir")
+    return unless(c.dataset == "fashion-mnist", "to dataset '" + c.dataset + "' (it is used by fashion-mnist)");
+  if (key.starts_with("probe_") && key != "probe_every")
+    return unless(c.probe_every > 0, "without --probe-every N (no probes are taken)");
+  if (key == "probe") return unless(c.probe_every > 0, "without --probe-every N (no probes are taken)");
+  return "";
 }
 
 }  // namespace descent::train

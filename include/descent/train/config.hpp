@@ -70,4 +70,8 @@ void validate(const TrainConfig& c);
 // weight_decay, beta1, beta2, eps, clip_norm > 0). InputError when one is given twice.
 std::map<std::string, double> optimizer_options_of(const TrainConfig& c);
 
+// Why setting `key` has no effect under `c`, as "to --optimizer adam (it is used by momentum,
+// nesterov)", or "" when it applies. The CLI refuses such flags instead of ignoring them.
+std::string inapplicable_reason(const TrainConfig& c, const std::string& key);
+
 }  // namespace descent::train
