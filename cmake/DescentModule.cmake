@@ -1,8 +1,11 @@
-# descent_module(NAME DEPS targets...)
+# descent_module(NAME [WHOLE_ARCHIVE] DEPS targets...)
 # Builds static library descent_NAME from src/NAME/*.cpp with public headers under
 # include/descent/NAME/. Every module appends itself to DESCENT_MODULES (targets) and
 # DESCENT_MODULE_NAMES (names, in declaration order) so that the umbrella target `descent`
 # and tests/CMakeLists.txt see it.
+# WHOLE_ARCHIVE: the sources go into descent_NAME_archive, and descent_NAME links it whole
+# into every program, so that objects nothing references (the experiments' static
+# registrars) are not dropped by the linker.
 #
 # Layering is enforced by the include path: a module's target exposes only its own headers
 # (a staging folder under the build tree, <build>/module_include/NAME/descent/NAME, linked to
@@ -12,7 +15,7 @@
 set(DESCENT_MODULES "" CACHE INTERNAL "")
 set(DESCENT_MODULE_NAMES "" CACHE INTERNAL "")
 function(descent_module name)
-  cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(M "WHOLE_ARCHIVE" "" "DEPS" ${ARGN})
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
   if(NOT sources)
     message(FATAL_ERROR "descent_module(${name}): src/${name}/ has no .cpp sources. Declare a "
@@ -31,10 +34,15 @@ function(descent_module name)
     file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/descent/${name}.hpp ${staged}/descent/${name}.hpp
          SYMBOLIC)
   endif()
-  add_library(descent_${name} STATIC ${sources})
-  target_include_directories(descent_${name} PUBLIC ${staged}
-                                             PRIVATE ${PROJECT_SOURCE_DIR}/src/${name})
-  target_link_libraries(descent_${name} PUBLIC ${M_DEPS})
+  set(lib descent_${name})
+  if(M_WHOLE_ARCHIVE)
+    set(lib descent_${name}_archive)
+    add_library(descent_${name} INTERFACE)
+    target_link_libraries(descent_${name} INTERFACE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${lib}>")
+  endif()
+  add_library(${lib} STATIC ${sources})
+  target_include_directories(${lib} PUBLIC ${staged} PRIVATE ${PROJECT_SOURCE_DIR}/src/${name})
+  target_link_libraries(${lib} PUBLIC ${M_DEPS})
   set(DESCENT_MODULES ${DESCENT_MODULES} descent_${name} CACHE INTERNAL "")
   set(DESCENT_MODULE_NAMES ${DESCENT_MODULE_NAMES} ${name} CACHE INTERNAL "")
 endfunction()

@@ -26,6 +26,7 @@ void register_experiment(CLI::App& app) {
   run->callback([name, opt] {
     const auto* e = experiments::Registry::instance().find(*name);
     if (!e) fail<InputError>("unknown experiment '{}' (see `descent experiment list`)", *name);
+    opt->progress = true;  // shown only when stderr is a terminal
     const auto r = experiments::run(*e, *opt);
     fmt::print("{}\n", experiments::to_json(r).dump(2));
     if (!r.passed) fail<Error>("experiment '{}': the claim was NOT confirmed (see {}/result.json)", *name, opt->output_dir);
