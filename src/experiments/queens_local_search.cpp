@@ -10,7 +10,6 @@
 #include "descent/blackbox/functions.hpp"
 #include "descent/blackbox/local_search.hpp"
 #include "descent/experiments/experiment.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -40,50 +39,31 @@ Stats measure(int starts, int max_sideways, uint64_t seed) {
           ok < starts ? double(steps_fail) / double(starts - ok) : NAN};
 }
 
-Result run_queens(const RunOptions& opt) {
-  const int starts = opt.quick ? 3000 : 50000;
-  const Stats plain = measure(starts, 0, opt.seed);
-  const Stats sideways = measure(starts, 100, opt.seed + 1);
-  const double restart_steps = plain.steps_success + (1.0 / plain.success_rate - 1.0) * plain.steps_failure;
-  Result r;
-  r.measured = {{"starts", starts},
-                {"steepest", {{"success_rate", plain.success_rate}, {"steps_success", plain.steps_success},
-                              {"steps_failure", plain.steps_failure}}},
-                {"random_restart_expected_steps", restart_steps},
-                {"sideways_100", {{"success_rate", sideways.success_rate}, {"steps_success", sideways.steps_success},
-                                  {"steps_failure", sideways.steps_failure}}}};
-  r.expected = {{"steepest", {{"success_rate", 0.14}, {"steps_success", 4}, {"steps_failure", 3}}},
-                {"random_restart_expected_steps", 22},
-                {"sideways_100", {{"success_rate", 0.94}, {"steps_success", 21}, {"steps_failure", 64}}}};
-  // The seed's figures are rounded (14%, 4, 3, 22, 94%, 21, 64): tolerances cover the
-  // rounding plus about 4 standard errors of the quick form's sampling.
-  r.tolerance = {{"success_rate", 0.03}, {"steps_success", 1.0}, {"steps_failure", 1.0},
-                 {"random_restart_expected_steps", 3.0}, {"sideways_steps_success", 3.0},
-                 {"sideways_steps_failure", 10.0}};
-  r.passed = within(plain.success_rate, 0.14, 0.03) && within(plain.steps_success, 4, 1.0) &&
-             within(plain.steps_failure, 3, 1.0) && within(restart_steps, 22, 3.0) &&
-             within(sideways.success_rate, 0.94, 0.03) && within(sideways.steps_success, 21, 3.0) &&
-             within(sideways.steps_failure, 64, 10.0);
-  r.notes = "Steepest descent on attacking pairs (= steepest ascent on -pairs), ties broken uniformly at random, "
-            "one queen per column, 56 neighbours. The seed attributes the 94%/21/64 figures to tabu search; "
-            "they belong to 100 sideways moves [RN10] (spec ⚠).";
-  auto csv = open_output(opt.output_dir, "queens.csv");
-  if (csv.is_open()) {
-    csv << "variant,success_rate,steps_success,steps_failure\n";
-    csv << "steepest," << plain.success_rate << "," << plain.steps_success << "," << plain.steps_failure << "\n";
-    csv << "sideways_100," << sideways.success_rate << "," << sideways.steps_success << "," << sideways.steps_failure << "\n";
-  }
-  return r;
-}
-
 }  // namespace
 
-void register_queens_local_search(Registry& reg) {
-  reg.add({"queens8_local_search",
-           {"004 (Murphy, PML2 ch. 6)", "§6.7.1"},
-           "8-queens steepest ascent: 14% success, 4 / 3 mean steps (success / failure), random restart ~22 steps; "
-           "with up to 100 sideways moves: 94% success, 21 / 64 steps",
-           run_queens});
+DESCENT_EXPERIMENT(queens8_local_search, "004 (Murphy, PML2 ch. 6)", "§6.7.1",
+                   "8-queens steepest ascent: 14% success, 4 / 3 mean steps (success / failure), random restart ~22 "
+                   "steps; with up to 100 sideways moves: 94% success, 21 / 64 steps") {
+  const int starts = ctx.pick(3000, 50000);
+  const Stats plain = measure(starts, 0, ctx.seed);
+  const Stats sideways = measure(starts, 100, ctx.seed + 1);
+  const double restart_steps = plain.steps_success + (1.0 / plain.success_rate - 1.0) * plain.steps_failure;
+  Table& t = ctx.table("queens", {"variant", "success_rate", "steps_success", "steps_failure"});
+  t.add_row({"steepest", plain.success_rate, plain.steps_success, plain.steps_failure});
+  t.add_row({"sideways_100", sideways.success_rate, sideways.steps_success, sideways.steps_failure});
+  ctx.measure("starts", starts);
+  // The seed's figures are rounded (14%, 4, 3, 22, 94%, 21, 64): tolerances cover the
+  // rounding plus about 4 standard errors of the quick form's sampling.
+  ctx.check.within("steepest_success_rate", plain.success_rate, 0.14, 0.03);
+  ctx.check.within("steepest_steps_success", plain.steps_success, 4, 1.0);
+  ctx.check.within("steepest_steps_failure", plain.steps_failure, 3, 1.0);
+  ctx.check.within("random_restart_expected_steps", restart_steps, 22, 3.0);
+  ctx.check.within("sideways_100_success_rate", sideways.success_rate, 0.94, 0.03);
+  ctx.check.within("sideways_100_steps_success", sideways.steps_success, 21, 3.0);
+  ctx.check.within("sideways_100_steps_failure", sideways.steps_failure, 64, 10.0);
+  ctx.note("Steepest descent on attacking pairs (= steepest ascent on -pairs), ties broken uniformly at random, "
+           "one queen per column, 56 neighbours. The seed attributes the 94%/21/64 figures to tabu search; "
+           "they belong to 100 sideways moves [RN10] (spec ⚠).");
 }
 
 }  // namespace descent::experiments

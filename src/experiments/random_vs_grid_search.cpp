@@ -5,23 +5,23 @@
 // weighted term in the others; c ~ U[0,1]^k drawn per repetition.
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "descent/blackbox/population.hpp"
 #include "descent/experiments/experiment.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_grid(const RunOptions& opt) {
+DESCENT_EXPERIMENT(random_vs_grid_search, "004 (Murphy, PML2 ch. 6)", "§6.7.1, Fig. 6.12",
+                   "with few important dimensions, random search finds better points than grid search at equal "
+                   "budget") {
   using namespace blackbox;
   struct Setting { int dims, important, per_dim; };
   const Setting settings[] = {{2, 1, 3}, {4, 1, 3}, {5, 2, 3}};
-  const int reps = opt.quick ? 200 : 2000;
-  Rng rng(opt.seed);
-  auto csv = open_output(opt.output_dir, "random_vs_grid.csv");
-  if (csv.is_open()) csv << "dims,important,budget,grid_mean_regret,random_mean_regret,random_wins\n";
-  json rows = json::array();
-  bool passed = true;
+  const int reps = ctx.pick(200, 2000);
+  Rng rng(ctx.seed);
+  Table& t = ctx.table("random_vs_grid",
+                       {"dims", "important", "budget", "grid_mean_regret", "random_mean_regret", "random_win_fraction"});
   for (const auto& s : settings) {
     const Bounds box = Bounds::cube(s.dims, 0.0, 1.0);
     double grid_sum = 0.0, random_sum = 0.0;
@@ -46,28 +46,12 @@ Result run_grid(const RunOptions& opt) {
       wins += rr < g;
     }
     const double gm = grid_sum / reps, rm = random_sum / reps;
-    rows.push_back({{"dims", s.dims}, {"important", s.important}, {"budget", budget}, {"grid_mean_regret", gm},
-                    {"random_mean_regret", rm}, {"random_win_fraction", double(wins) / reps}});
-    if (csv.is_open()) csv << s.dims << "," << s.important << "," << budget << "," << gm << "," << rm << "," << double(wins) / reps << "\n";
-    passed = passed && rm < gm;
+    t.add_row({s.dims, s.important, budget, gm, rm, double(wins) / reps});
+    ctx.check.below(fmt::format("random_mean_regret_over_grid_{}d_{}important", s.dims, s.important), rm / gm, 1.0);
   }
-  Result r;
-  r.measured = {{"repetitions", reps}, {"settings", rows}};
-  r.expected = {{"random_mean_regret_below_grid", true}};
-  r.tolerance = {{"comparison", "strict, in every setting"}};
-  r.passed = passed;
-  r.notes = "Regret = min f over the budget (f* = 0). Grid: cell-centred, m points per axis, budget m^D; random search "
-            "gets the same budget.";
-  return r;
-}
-
-}  // namespace
-
-void register_random_vs_grid_search(Registry& reg) {
-  reg.add({"random_vs_grid_search",
-           {"004 (Murphy, PML2 ch. 6)", "§6.7.1, Fig. 6.12"},
-           "with few important dimensions, random search finds better points than grid search at equal budget",
-           run_grid});
+  ctx.measure("repetitions", reps);
+  ctx.note("Regret = min f over the budget (f* = 0). Grid: cell-centred, m points per axis, budget m^D; random "
+           "search gets the same budget.");
 }
 
 }  // namespace descent::experiments
