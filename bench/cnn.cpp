@@ -3,7 +3,7 @@
 // momentum-SGD update) at batch 128, and one exact Hessian-vector product of the mean loss
 // over 128 examples, for channels c1/c2 = 16/32 (the README's) and 32/64 (the default).
 // bench/cnn_peer.py runs the same work in PyTorch and prints the ratios; the figures' CPU
-// and instruction sets are in the JSON context (cpu_model, instruction_sets).
+// and instruction sets are in the JSON context ("cpu").
 //
 // Arguments: c1, c2, threads (OpenBLAS and oneDNN). With one thread, compare cpu_time; with
 // two, real_time against the one-thread run.
@@ -87,8 +87,7 @@ BENCHMARK(BM_CnnHvpOperator)->Args({16, 32, 1})->Args({32, 64, 1})->Unit(benchma
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::AddCustomContext("cpu_model", descent::cpu_model());
-  benchmark::AddCustomContext("instruction_sets", descent::instruction_sets());
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

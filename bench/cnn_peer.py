@@ -115,7 +115,7 @@ def main():
         old = ours.get(key, (float("inf"), float("inf")))
         ours[key] = (min(old[0], cpu), min(old[1], real))
     ctx = out["context"]
-    print(f"CPU: {ctx.get('cpu_model', cpu_model())}; descent {ctx.get('instruction_sets', '?')}; "
+    print(f"CPU: {ctx.get('cpu', cpu_model())}\n"
           f"PyTorch {torch.__version__} (oneDNN convolutions: {torch.backends.mkldnn.is_available()}), 1 thread")
     print(f"{'workload':<44}{'descent ms':>12}{'torch ms':>10}{'ratio':>8}{'target':>8}")
     for c1, c2 in ((16, 32), (32, 64)):

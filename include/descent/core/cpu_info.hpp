@@ -1,15 +1,14 @@
 #pragma once
-// What a benchmark figure was measured on: the CPU's model name and the instruction sets in
-// use (issue 14: every benchmark prints them beside its figures).
+// The CPU a figure was measured on and the instruction sets in use, for every benchmark to
+// print beside its timings (speed ratios differ between CPUs: AVX2 and AVX-512 machines, the
+// BLAS's kernel choice, libxsmm's JIT target).
 #include <string>
 
 namespace descent {
 
-// "Intel(R) Xeon(R) Processor" (from /proc/cpuinfo), or "unknown CPU".
-std::string cpu_model();
-// The vector instruction set this build was compiled for, what the CPU offers, and what the
-// convolution library dispatched to, e.g.
-// "compiled for AVX-512 (CPU: AVX-512); convolutions: oneDNN 2.6.3 jit:avx512_core".
-std::string instruction_sets();
+// One line, e.g. "Intel(R) Xeon(R) Processor, 2 logical CPUs; CPU supports AVX-512; code built for
+// AVX-512; OpenBLAS kernels SkylakeX; libxsmm JIT target spr; convolutions oneDNN 2.6.3
+// jit:avx512_core".
+std::string cpu_summary();
 
 }  // namespace descent
