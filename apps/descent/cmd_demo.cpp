@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "contract.hpp"
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/rng.hpp"
@@ -19,6 +20,7 @@ struct DemoOptions {
   int64_t inputs = 8, hidden = 16, classes = 4, batch = 32;
   uint64_t seed = 0;
   double tolerance = 1e-6;
+  Output output;
 };
 
 void run_demo(const DemoOptions& o) {
@@ -46,18 +48,18 @@ void run_demo(const DemoOptions& o) {
     return -mean(gather(log_softmax(logits, -1), 1, labels));
   };
 
-  fmt::print("MLP {}-{}-{}-{} (tanh), batch {}, {} parameters, float64, seed {}\n", o.inputs, o.hidden, o.hidden,
+  o.output.say("MLP {}-{}-{}-{} (tanh), batch {}, {} parameters, float64, seed {}\n", o.inputs, o.hidden, o.hidden,
              o.classes, o.batch, n, o.seed);
   auto [value, g] = value_and_grad(loss, params);
   double gnorm = 0;
   for (const Tensor& t : g) gnorm += dot(t, t);
-  fmt::print("loss {:.10f}   |grad| {:.6e}\n", value.item(), std::sqrt(gnorm));
+  o.output.say("loss {:.10f}   |grad| {:.6e}\n", value.item(), std::sqrt(gnorm));
 
   // Gradient against central finite differences (five-point stencil).
   GradientCheckOptions opt;
   opt.tolerance = o.tolerance;
   const GradientCheckReport gr = check_gradients(loss, params, opt);
-  fmt::print("gradient vs finite differences: {}\n", gr.str());
+  o.output.say("gradient vs finite differences: {}\n", gr.str());
 
   // H v (forward over reverse, the default) against a central difference of gradients
   // along v, and against reverse over reverse.
@@ -80,28 +82,37 @@ void run_demo(const DemoOptions& o) {
     hvnorm += dot(hv[i], hv[i]);
   }
   const bool hvp_ok = worst <= o.tolerance && worst_modes <= o.tolerance;
-  fmt::print("|Hv| {:.6e}\n", std::sqrt(hvnorm));
-  fmt::print("HVP vs finite differences of gradients: {}: max relative error {:.3e} "
+  o.output.say("|Hv| {:.6e}\n", std::sqrt(hvnorm));
+  o.output.say("HVP vs finite differences of gradients: {}: max relative error {:.3e} "
              "(forward-over-reverse vs reverse-over-reverse: {:.3e})\n",
              hvp_ok ? "passed" : "FAILED", worst, worst_modes);
+  o.output.result({{"parameters", n},
+                   {"loss", value.item()},
+                   {"gradient_max_relative_error", gr.max_relative_error},
+                   {"hvp_max_relative_error", worst},
+                   {"hvp_modes_max_relative_error", worst_modes},
+                   {"tolerance", o.tolerance},
+                   {"passed", gr.passed && hvp_ok}});
   if (!gr.passed || !hvp_ok)
     fail<Error>("demo: derivative check failed (gradient {:.3e}, HVP {:.3e}; tolerance {:.1e})",
                 gr.max_relative_error, worst, o.tolerance);
-  fmt::print("all checks passed (tolerance {:.1e})\n", o.tolerance);
+  o.output.say("all checks passed (tolerance {:.1e})\n", o.tolerance);
 }
 
 }  // namespace
 
 void register_demo(CLI::App& app) {
   auto opt = std::make_shared<DemoOptions>();
-  auto* cmd = app.add_subcommand(
-      "demo", "gradient and Hessian-vector product of an MLP loss, checked against finite differences");
+  auto* cmd = add_command(app, "demo",
+                          "gradient and Hessian-vector product of an MLP loss, checked against finite differences",
+                          {"descent demo --hidden 32 --examples 64 --seed 1"});
   cmd->add_option("--inputs", opt->inputs, "input features")->check(CLI::Range(1, 4096));
   cmd->add_option("--hidden", opt->hidden, "hidden units per layer")->check(CLI::Range(1, 4096));
   cmd->add_option("--classes", opt->classes, "classes")->check(CLI::Range(2, 1024));
-  cmd->add_option("--batch", opt->batch, "examples")->check(CLI::Range(1, 65536));
-  cmd->add_option("--seed", opt->seed, "random seed");
-  cmd->add_option("--tolerance", opt->tolerance, "largest accepted relative error");
+  cmd->add_option("--examples", opt->batch, "examples in the loss")->check(CLI::Range(1, 65536));
+  add_seed(cmd, opt->seed);
+  cmd->add_option("--tolerance", opt->tolerance, "largest accepted relative error")->check(CLI::PositiveNumber);
+  add_output_flags(cmd, opt->output);
   cmd->callback([opt] { run_demo(*opt); });
 }
 

@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "contract.hpp"
 #include "descent/blackbox/bayesopt.hpp"
 #include "descent/blackbox/cmaes.hpp"
 #include "descent/blackbox/external.hpp"
 #include "descent/blackbox/functions.hpp"
 #include "descent/blackbox/population.hpp"
 #include "descent/core/error.hpp"
+#include "descent/core/file_io.hpp"
 
 namespace descent::cli {
 namespace {
@@ -60,6 +62,10 @@ struct OptimizeArgs {
   uint64_t seed = 0;
   double timeout = 60.0, sigma0 = 0.0;
   double target = -INFINITY;
+  bool overwrite = false;
+  Output output;
+  // Given flags, to refuse those that do not apply to the method.
+  CLI::Option *acquisition_opt = nullptr, *batch_opt = nullptr, *sigma0_opt = nullptr, *timeout_opt = nullptr;
 };
 
 std::unique_ptr<blackbox::AskTell> make_method(const OptimizeArgs& a, const Bounds& box) {
@@ -108,6 +114,15 @@ void run_optimize(const OptimizeArgs& a) {
     fail<InputError>("give exactly one of --function NAME (a built-in benchmark) or --command CMD (an external program)");
   if (a.budget <= 0) fail<InputError>("--budget must be positive, got {}", a.budget);
   if (a.threads < 1) fail<InputError>("--threads must be >= 1, got {}", a.threads);
+  refuse_unless(a.acquisition_opt, a.method == "bo", fmt::format("to --method {} (it is used by bo)", a.method));
+  refuse_unless(a.batch_opt, a.method == "bo" || a.method == "random",
+                fmt::format("to --method {} (it is used by bo and random)", a.method));
+  refuse_unless(a.sigma0_opt, a.method != "bo" && a.method != "random" && a.method != "ga",
+                fmt::format("to --method {} (it is used by cmaes, ipop, bipop, cem and nes)", a.method));
+  refuse_unless(a.timeout_opt, !a.command.empty(), "to a built-in --function (it limits each --command run)");
+  if (a.sigma0_opt->count() > 0 && !(a.sigma0 > 0)) fail<InputError>("--sigma0 must be positive, got {}", a.sigma0);
+  if (!(a.timeout > 0)) fail<InputError>("--timeout must be a positive number of seconds, got {}", a.timeout);
+  if (!a.out.empty()) check_output_file(a.out, "--out", a.overwrite);
   Function f;
   Bounds box;
   double f_star = NAN;
@@ -168,13 +183,21 @@ void run_optimize(const OptimizeArgs& a) {
         break;
       }
   }
-  fmt::print("{}\n", j.dump(2));
+  a.output.result(j);
+  if (r.x.size() > 0)
+    a.output.say("{}: best f {:.10g} after {} evaluations ({} failed) with {}; stopped: {}\n", what, r.f,
+                 r.evaluations, r.failures, method->name(), r.reason);
+  if (r.x.size() == 0)
+    fail<Error>("optimize: all {} evaluations failed, no finite value found (first failure: {})", r.evaluations,
+                j.value("first_failure", std::string("unknown")));
 }
 
 }  // namespace
 
 void register_optimize(CLI::App& app) {
-  auto* cmd = app.add_subcommand("optimize", "minimize a benchmark or an external command with a black-box method");
+  auto* cmd = add_command(app, "optimize", "minimize a benchmark or an external command with a black-box method",
+                          {"descent optimize --function rosenbrock --dim 4 --method cmaes --budget 2000",
+                           "descent optimize --command ./f.sh --bounds -5:5,0:1 --method bo --budget 50 --out evals.csv"});
   auto a = std::make_shared<OptimizeArgs>();
   cmd->add_option("--function", a->function, "built-in benchmark: sphere, ellipsoid, rosenbrock, rastrigin, ackley, "
                                              "styblinski_tang, branin, hartmann6");
@@ -182,15 +205,17 @@ void register_optimize(CLI::App& app) {
   cmd->add_option("--dim", a->dim, "dimension (benchmarks; and for --bounds given once)");
   cmd->add_option("--bounds", a->bounds, "box as lower:upper,lower:upper,... (or one pair for every coordinate)");
   cmd->add_option("--method", a->method, "cmaes, ipop, bipop, bo, random, cem, nes, ga");
-  cmd->add_option("--acquisition", a->acquisition, "bo: ei, pi, ucb, thompson, kg, wei");
-  cmd->add_option("--batch", a->batch, "bo: points per batch (constant liar); random: batch size");
+  a->acquisition_opt = cmd->add_option("--acquisition", a->acquisition, "bo: ei, pi, ucb, thompson, kg, wei");
+  a->batch_opt = cmd->add_option("--batch-size", a->batch, "bo: points per batch (constant liar); random: batch size");
   cmd->add_option("--budget", a->budget, "maximum number of evaluations");
   cmd->add_option("--target", a->target, "stop once f <= target");
-  cmd->add_option("--seed", a->seed, "random seed");
-  cmd->add_option("--sigma0", a->sigma0, "initial step size for cmaes/cem/nes (default 0.3 x mean box width)");
-  cmd->add_option("--timeout", a->timeout, "seconds per external evaluation (a hang is killed and recorded)");
+  add_seed(cmd, a->seed);
+  a->sigma0_opt = cmd->add_option("--sigma0", a->sigma0, "initial step size for cmaes/cem/nes (default 0.3 x mean box width)");
+  a->timeout_opt = cmd->add_option("--timeout", a->timeout, "seconds per external evaluation (a hang is killed and recorded)");
   cmd->add_option("--threads", a->threads, "evaluate each batch on this many threads");
-  cmd->add_option("--out", a->out, "CSV of every evaluation");
+  add_path(cmd, "--out", a->out, "CSV of every evaluation");
+  add_overwrite(cmd, a->overwrite);
+  add_output_flags(cmd, a->output);
   cmd->callback([a] { run_optimize(*a); });
 }
 

@@ -19,7 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "contract.hpp"
 #include "descent/core/error.hpp"
+#include "descent/core/file_io.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/nn/objective.hpp"
 #include "descent/probe/curvature.hpp"
@@ -39,6 +41,10 @@ struct ProbeArgs {
   int k = 1;
   double tolerance = 1e-4, memory_cap_mb = 256;
   uint64_t seed = 0;
+  bool overwrite = false;
+  Output output;
+  CLI::Option *k_opt = nullptr, *tolerance_opt = nullptr, *trace_matvecs_opt = nullptr, *batch_opt = nullptr,
+              *block_opt = nullptr;
 };
 
 // Top-k eigenpairs and the Hutch++ trace of `op`, printed and as JSON.
@@ -50,7 +56,7 @@ nlohmann::json measure_operator(probe::LinearOperator& op, const ProbeArgs& a, b
     o.tolerance = a.tolerance;
     o.seed = a.seed;
     const probe::EigenResult r = probe::lanczos_eigenpairs(op, o);
-    fmt::print("{}", r.summary());
+    a.output.say("{}", r.summary());
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& p : r.pairs)
       pairs.push_back({{"value", p.value}, {"residual_norm", p.residual_norm},
@@ -58,12 +64,11 @@ nlohmann::json measure_operator(probe::LinearOperator& op, const ProbeArgs& a, b
     j["top"] = {{"eigenpairs", pairs}, {"converged", r.converged}, {"matvecs", r.matvecs},
                 {"tolerance", a.tolerance}, {"method", r.method}};
     if (!r.converged)
-      fmt::print("WARNING: Lanczos did NOT converge to relative residual {}: the eigenvalues above are estimates\n",
-                 a.tolerance);
+      a.output.warn("Lanczos did NOT converge to relative residual {}: the eigenvalues are estimates", a.tolerance);
   }
   if (want_trace) {
     const probe::TraceEstimate t = probe::hutch_plus_plus_trace(op, {a.trace_matvecs, a.seed});
-    fmt::print("{}\n", t.summary());
+    a.output.say("{}\n", t.summary());
     j["trace"] = {{"value", t.trace}, {"standard_error", t.standard_error}, {"matvecs", t.matvecs},
                   {"method", t.method}};
   }
@@ -85,11 +90,20 @@ void run_probe(const ProbeArgs& a) {
   DESCENT_CHECK(a.split == "train" || a.split == "test", InputError, "probe: --split must be train or test, got '{}'",
                 a.split);
   DESCENT_CHECK(a.examples > 0 && a.batch > 0 && a.k > 0 && a.trace_matvecs >= 3, InputError,
-                "probe: --examples, --batch and --k must be positive and --trace-matvecs at least 3 (got {}, {}, {}, "
+                "probe: --examples, --batch-size and --k must be positive and --trace-matvecs at least 3 (got {}, {}, {}, "
                 "{})",
                 a.examples, a.batch, a.k, a.trace_matvecs);
   DESCENT_CHECK(a.tolerance > 0 && a.memory_cap_mb > 0, InputError,
                 "probe: --tolerance and --memory-cap-mb must be positive");
+  refuse_unless(a.k_opt, want_sharpness, "without sharpness in --measure");
+  refuse_unless(a.tolerance_opt, want_sharpness, "without sharpness in --measure");
+  refuse_unless(a.trace_matvecs_opt, want_trace, "without trace in --measure");
+  refuse_unless(a.batch_opt, want_noise, "without noise in --measure (it scales Tr Σ)");
+  refuse_unless(a.block_opt, want_sharpness || want_trace, "to --measure noise alone");
+  // The output is checked before the run is loaded and measured.
+  const std::string out = a.out.empty() ? (std::filesystem::path(a.run_dir) / "probe.json").string() : a.out;
+  train::check_run_folder(a.run_dir);
+  check_output_file(out, "--out", a.overwrite);
   train::LoadedRun run = train::load_run(a.run_dir);
   const data::Dataset& all = a.split == "train" ? run.train : run.test;
   const data::Dataset d = all.take(std::min(a.examples, all.size()));
@@ -99,7 +113,7 @@ void run_probe(const ProbeArgs& a) {
   nlohmann::json j = {{"run", a.run_dir}, {"split", a.split}, {"examples", d.size()},
                       {"parameters", run.model.num_parameters()}, {"loss", evaluation.loss},
                       {"accuracy", evaluation.accuracy}, {"matrix", a.matrix}};
-  fmt::print("{}: {} parameters, {} {} examples, loss {:.6g}, accuracy {:.4f}\n", a.run_dir,
+  a.output.say("{}: {} parameters, {} {} examples, loss {:.6g}, accuracy {:.4f}\n", a.run_dir,
              run.model.num_parameters(), d.size(), a.split, evaluation.loss, evaluation.accuracy);
   const size_t cap = size_t(a.memory_cap_mb * 1024 * 1024);
   // The curvature matrix, matrix-free.
@@ -116,7 +130,7 @@ void run_probe(const ProbeArgs& a) {
     if (ch == '-') ch = '_';
   if (auto* fisher = dynamic_cast<probe::GradientCovarianceOperator*>(op.get())) {
     // Its construction pass gave tr F = (1/n) Σ ‖g_i‖² exactly; Hutch++ below estimates it again.
-    fmt::print("tr(empirical Fisher) = {:.10g} (exact, {} examples)\n", fisher->trace(), fisher->num_examples());
+    a.output.say("tr(empirical Fisher) = {:.10g} (exact, {} examples)\n", fisher->trace(), fisher->num_examples());
     j["empirical_fisher_exact_trace"] = fisher->trace();
   }
   if (want_sharpness || want_trace) {
@@ -132,7 +146,7 @@ void run_probe(const ProbeArgs& a) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& b : blocks) {
         probe::BlockOperator block = probe::block_operator(*op, b.begin, b.end, b.name);
-        fmt::print("-- {} ({} parameters)\n", block.name(), b.size());
+        a.output.say("-- {} ({} parameters)\n", block.name(), b.size());
         nlohmann::json m = measure_operator(block, a, want_sharpness, want_trace);
         m["name"] = b.name;
         m["begin"] = b.begin;
@@ -144,7 +158,7 @@ void run_probe(const ProbeArgs& a) {
   }
   if (want_noise) {
     auto sigma = probe::gradient_noise_covariance_operator(f, theta, {}, cap);
-    fmt::print("Tr Σ (per-example gradient covariance, exact over {} examples) = {:.6g}; Tr Σ / B = {:.6g} for B = {}; "
+    a.output.say("Tr Σ (per-example gradient covariance, exact over {} examples) = {:.6g}; Tr Σ / B = {:.6g} for B = {}; "
                "gradient buffer {} bytes (cap {})\n",
                sigma.num_examples(), sigma.trace(), sigma.trace() / double(a.batch), a.batch, sigma.buffer_bytes(),
                cap);
@@ -153,36 +167,37 @@ void run_probe(const ProbeArgs& a) {
                   {"mean_gradient_norm", norm(sigma.mean_gradient())},
                   {"gradient_buffer_bytes", sigma.buffer_bytes()}, {"memory_cap_bytes", cap}};
   }
-  const std::string out = a.out.empty() ? (std::filesystem::path(a.run_dir) / "probe.json").string() : a.out;
-  std::ofstream file(out);
-  DESCENT_CHECK(file.good(), InputError, "probe: cannot write '{}'", out);
-  file << j.dump(2) << "\n";
-  fmt::print("wrote {}\n", out);
+  write_file_atomically(out, j.dump(2) + "\n");
+  a.output.say("wrote {}\n", out);
+  a.output.result(j);
 }
 
 }  // namespace
 
 void register_probe(CLI::App& app) {
-  auto* cmd = app.add_subcommand("probe", "top-k eigenvalues and trace of the Hessian, Gauss-Newton, Fisher or "
-                                          "empirical Fisher (whole or per layer), and the gradient-noise trace of a "
-                                          "trained run's model");
+  auto* cmd = add_command(app, "probe",
+                          "top-k eigenvalues and trace of the Hessian, Gauss-Newton, Fisher or empirical Fisher (whole "
+                          "or per layer), and the gradient-noise trace of a trained run's model",
+                          {"descent probe runs/mlp --k 5 --matrix ggn --out ggn.json",
+                           "descent probe ntk runs/mlp --examples 500 --out ntk.npy"});
   auto a = std::make_shared<ProbeArgs>();
   cmd->add_option("run", a->run_dir, "run folder (config.json + model.safetensors or checkpoint)");
   cmd->add_option("--measure", a->measure, "comma-separated: sharpness, trace, noise")->capture_default_str();
   cmd->add_option("--matrix", a->matrix, "curvature matrix: hessian, ggn (Gauss-Newton), fisher, empirical-fisher")
       ->capture_default_str();
-  cmd->add_option("--block", a->block, "restrict to one layer's parameters (layer index, e.g. 2, or a tensor, e.g. "
+  a->block_opt = cmd->add_option("--block", a->block, "restrict to one layer's parameters (layer index, e.g. 2, or a tensor, e.g. "
                                        "2.weight), or 'each' for every layer in turn");
   cmd->add_option("--split", a->split, "data split: train or test")->capture_default_str();
   cmd->add_option("--examples", a->examples, "use the first N examples of the split")->capture_default_str();
-  cmd->add_option("--batch", a->batch, "batch size B for the reported noise trace Tr Σ / B")->capture_default_str();
-  cmd->add_option("--k", a->k, "number of top eigenvalues")->capture_default_str();
-  cmd->add_option("--tolerance", a->tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ|")->capture_default_str();
-  cmd->add_option("--trace-matvecs", a->trace_matvecs, "matrix-vector products for Hutch++")->capture_default_str();
-  cmd->add_option("--memory-cap-mb", a->memory_cap_mb, "cap on per-example gradients or cached Hessian state held at once (MiB)")
-      ->capture_default_str();
-  cmd->add_option("--seed", a->seed, "random seed of the probes");
-  cmd->add_option("--out", a->out, "JSON output (default RUN/probe.json)");
+  a->batch_opt = cmd->add_option("--batch-size", a->batch, "batch size B for the reported noise trace Tr Σ / B");
+  a->k_opt = cmd->add_option("--k", a->k, "number of top eigenvalues")->capture_default_str();
+  a->tolerance_opt = cmd->add_option("--tolerance", a->tolerance, "Lanczos relative residual ‖Hv − λv‖/|λ|")->capture_default_str();
+  a->trace_matvecs_opt = cmd->add_option("--trace-matvecs", a->trace_matvecs, "matrix-vector products for Hutch++")->capture_default_str();
+  add_memory_cap(cmd, a->memory_cap_mb, "cap on per-example gradients or cached Hessian state held at once (MiB)");
+  add_seed(cmd, a->seed, "random seed of the probes");
+  add_path(cmd, "--out", a->out, "JSON output (default RUN/probe.json)");
+  add_overwrite(cmd, a->overwrite);
+  add_output_flags(cmd, a->output);
   register_probe_ntk(*cmd);  // `descent probe ntk`
   cmd->callback([a, cmd] {
     if (!cmd->get_subcommands().empty()) return;  // a sub-probe (ntk) ran instead

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
 #include "descent/core/error.hpp"
 
@@ -115,6 +117,79 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   AtomicFile file(path);
   file.write(bytes);
   file.commit();
+}
+
+}  // namespace descent
+
+namespace descent {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The folder that would hold `path` (created if needed): its nearest existing ancestor must
+// be a folder this process may write into.
+void check_creatable_under(const fs::path& path, std::string_view flag, const std::string& shown) {
+  std::error_code ec;
+  fs::path ancestor = path.parent_path();
+  if (ancestor.empty()) ancestor = ".";
+  while (!fs::exists(ancestor, ec) && ancestor.has_parent_path() && ancestor != ancestor.parent_path())
+    ancestor = ancestor.parent_path();
+  if (!fs::exists(ancestor, ec)) ancestor = ".";
+  DESCENT_CHECK(fs::is_directory(ancestor, ec), InputError, "{} '{}': '{}' is a file, not a folder; choose another path",
+                flag, shown, ancestor.string());
+  DESCENT_CHECK(::access(ancestor.c_str(), W_OK | X_OK) == 0, InputError,
+                "{} '{}': cannot write into '{}' ({}); choose a writable place", flag, shown, ancestor.string(),
+                std::strerror(errno));
+}
+
+}  // namespace
+
+void check_output_folder(const std::string& path, std::string_view flag, bool allow_existing,
+                         std::string_view remedy) {
+  DESCENT_CHECK(!path.empty(), InputError, "{} is empty; give the path of an output folder", flag);
+  std::error_code ec;
+  const fs::path p(path);
+  const auto status = fs::status(p, ec);
+  if (fs::exists(status)) {
+    DESCENT_CHECK(fs::is_directory(status), InputError, "{} '{}' is a file, not a folder; choose another path", flag,
+                  path);
+    if (!allow_existing && !fs::is_empty(p, ec)) {
+      std::string names;
+      int shown = 0;
+      for (const auto& entry : fs::directory_iterator(p, ec)) {
+        if (shown++ == 3) {
+          names += ", ...";
+          break;
+        }
+        names += (names.empty() ? "" : ", ") + entry.path().filename().string();
+      }
+      fail<InputError>("{} '{}' already holds files ({}); {}", flag, path, names, remedy);
+    }
+    DESCENT_CHECK(::access(p.c_str(), W_OK | X_OK) == 0, InputError,
+                  "{} '{}': the folder is not writable ({}); choose a writable place", flag, path, std::strerror(errno));
+    return;
+  }
+  check_creatable_under(fs::absolute(p, ec) / "x", flag, path);
+}
+
+void check_output_file(const std::string& path, std::string_view flag, bool allow_existing, std::string_view remedy) {
+  DESCENT_CHECK(!path.empty(), InputError, "{} is empty; give the path of an output file", flag);
+  std::error_code ec;
+  const fs::path p(path);
+  const auto status = fs::status(p, ec);
+  if (fs::exists(status)) {
+    DESCENT_CHECK(!fs::is_directory(status), InputError, "{} '{}' is a folder; give the path of a file", flag, path);
+    DESCENT_CHECK(allow_existing, InputError, "{} '{}' already exists; {}", flag, path, remedy);
+  }
+  const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  const auto parent_status = fs::status(parent, ec);
+  DESCENT_CHECK(fs::exists(parent_status), InputError, "{} '{}': the folder '{}' does not exist; create it first", flag,
+                path, parent.string());
+  DESCENT_CHECK(fs::is_directory(parent_status), InputError, "{} '{}': '{}' is a file, not a folder", flag, path,
+                parent.string());
+  DESCENT_CHECK(::access(parent.c_str(), W_OK | X_OK) == 0, InputError,
+                "{} '{}': cannot write into '{}' ({}); choose a writable place", flag, path, parent.string(),
+                std::strerror(errno));
 }
 
 }  // namespace descent

@@ -121,7 +121,7 @@ TrainConfig load_config(const std::string& path) {
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
-    fail<InputError>("config '{}': not valid JSON ({})", path, e.what());
+    fail<InputError>("config '{}': not valid JSON (syntax error at byte {}); check the file", path, e.byte);
   }
   return config_from_json(j, "'" + path + "'");
 }
@@ -167,6 +167,28 @@ void validate(const TrainConfig& c) {
   if (c.probe_every > 0) parse_probe_selection(c.probe);
   for (int64_t w : c.hidden)
     DESCENT_CHECK(w > 0, InputError, "config: hidden layer widths must be positive, got {}", w);
+}
+
+std::string inapplicable_reason(const TrainConfig& c, const std::string& key) {
+  auto unless = [](bool applies, std::string reason) { return applies ? std::string() : reason; };
+  if (key == "momentum")
+    return unless(c.optimizer == "momentum" || c.optimizer == "nesterov",
+                  "to optimizer '" + c.optimizer + "' (it is used by momentum and nesterov)");
+  if (key == "beta1" || key == "beta2" || key == "eps")
+    return unless(c.optimizer == "adam" || c.optimizer == "adamw",
+                  "to optimizer '" + c.optimizer + "' (it is used by adam and adamw)");
+  if (key == "step_gamma" || key == "step_epochs")
+    return unless(c.schedule == "step", "to schedule '" + c.schedule + "' (it is used by the step schedule)");
+  if (key == "cnn_channels1" || key == "cnn_channels2")
+    return unless(c.model == "cnn", "to model '" + c.model + "' (it is used by the cnn)");
+  if (key == "hidden" || key == "activation" || key == "parameterization")
+    return unless(c.model == "mlp", "to model '" + c.model + "' (it is used by the mlp)");
+  if (key == "data_dir")
+    return unless(c.dataset == "fashion-mnist", "to dataset '" + c.dataset + "' (it is used by fashion-mnist)");
+  if (key.starts_with("probe_") && key != "probe_every")
+    return unless(c.probe_every > 0, "without --probe-every N (no probes are taken)");
+  if (key == "probe") return unless(c.probe_every > 0, "without --probe-every N (no probes are taken)");
+  return "";
 }
 
 }  // namespace descent::train

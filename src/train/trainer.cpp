@@ -139,7 +139,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Progress, epoch, step, global_st
 
 class Run {
  public:
-  Run(TrainConfig config, std::string dir) : c_(std::move(config)), dir_(std::move(dir)) {}
+  Run(TrainConfig config, std::string dir, bool quiet)
+      : c_(std::move(config)), dir_(std::move(dir)), quiet_(quiet) {}
 
   TrainResult execute(bool resume);
 
@@ -154,6 +155,7 @@ class Run {
 
   TrainConfig c_;
   std::string dir_;
+  bool quiet_ = false;
   Data data_;
   std::optional<nn::Model> model_;
   std::optional<optim::GradientTransformation> optimizer_;
@@ -251,8 +253,10 @@ void Run::take_probe(const optim::Schedule& schedule) {
     line += fmt::format("  Tr H {:.6g} ± {:.2g}", r.hessian_trace, r.hessian_trace_standard_error);
   if (probes_->selection().noise) line += fmt::format("  Tr Σ {:.6g}", r.noise_trace);
   if (terminal_) fmt::print(stderr, "\r\033[2K");
-  fmt::print("{}  ({:.2f} s)\n", line, r.seconds);
-  std::fflush(stdout);
+  if (!quiet_) {
+    fmt::print("{}  ({:.2f} s)\n", line, r.seconds);
+    std::fflush(stdout);
+  }
   write_probes();
 }
 
@@ -280,7 +284,7 @@ void Run::show_progress(int64_t steps_per_epoch, bool force) {
 
 TrainResult Run::execute(bool resume) {
   set_blas_threads(c_.threads);
-  terminal_ = c_.progress && ::isatty(STDERR_FILENO);
+  terminal_ = c_.progress && !quiet_ && ::isatty(STDERR_FILENO);
   data_ = load_data(c_);
   model_.emplace(build_model(c_, data_.train));
   nn::ModelObjective train_objective(*model_, nn::Loss::softmax_cross_entropy, data_.train.inputs,
@@ -299,11 +303,11 @@ TrainResult Run::execute(bool resume) {
   if (resume) load_checkpoint();
   train_objective.set_training(true, &dropout_rng_);
 
-  if (!resume)
+  if (!quiet_ && !resume)
     fmt::print("descent train: {} on {} ({} train / {} test examples), {} for {} epochs, batch {}\n  run folder: {}\n",
                model_->describe(), c_.dataset, data_.train.size(), data_.test.size(), optimizer_->name(), c_.epochs,
                c_.batch_size, dir_);
-  else
+  else if (!quiet_)
     fmt::print("descent train: resuming {} at epoch {}, step {} ({} steps done)\n", dir_, p_.epoch + 1, p_.step,
                p_.global_step);
 
@@ -352,7 +356,8 @@ TrainResult Run::execute(bool resume) {
       p_.history.push_back(m);
       show_progress(steps_per_epoch, true);
       if (terminal_) fmt::print(stderr, "\n");
-      fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.1f} s  {:.0f} ex/s\n",
+      if (!quiet_)
+        fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.1f} s  {:.0f} ex/s\n",
                  m.epoch, m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy, m.seconds,
                  m.examples_per_second);
       std::fflush(stdout);
@@ -390,7 +395,7 @@ TrainResult Run::execute(bool resume) {
     if (c_.plots && !p_.history.empty()) render_plots();
     if (c_.plots && probes_ && !p_.probes.empty())
       render_probe_plots(dir_, probes_->selection(), std::isfinite(stability_threshold(c_, c_.learning_rate)));
-    if (!p_.history.empty()) {
+    if (!p_.history.empty() && !quiet_) {
       const auto& last = p_.history.back();
       fmt::print("done: {} steps in {:.1f} s of training; final test accuracy {:.2f}% (loss {:.4f}); outputs in {}\n",
                  p_.global_step, p_.total_seconds, 100 * last.test_accuracy, last.test_loss, dir_);
@@ -404,20 +409,24 @@ TrainResult Run::execute(bool resume) {
 json to_json(const EpochMetrics& m) { return m; }
 EpochMetrics epoch_metrics_from_json(const json& j) { return j.get<EpochMetrics>(); }
 
-TrainResult run_training(const TrainConfig& config) {
+TrainResult run_training(const TrainConfig& config, const OutputOptions& output) {
   validate(config);
   TrainConfig c = config;
   if (c.out.empty()) c.out = fmt::format("runs/{}-seed{}", c.model, c.seed);
-  fs::create_directories(c.out);
-  DESCENT_CHECK(!fs::exists(fs::path(c.out) / kCheckpointFile), InputError,
-                "train: '{}' already holds a run; resume it with `descent train --resume {}` or choose another --out",
+  // The folder is checked before any data is read: a run writes only into a folder of its own.
+  DESCENT_CHECK(output.overwrite || !fs::exists(fs::path(c.out) / kCheckpointFile), InputError,
+                "train: '{}' already holds a run; resume it with `descent train --resume {}`, choose another --out, "
+                "or pass --overwrite to start it again",
                 c.out, c.out);
+  check_output_folder(c.out, "train: --out", output.overwrite,
+                      "choose another --out, or pass --overwrite to write into it");
+  fs::create_directories(c.out);
   write_file_atomically((fs::path(c.out) / "config.json").string(), to_json(c).dump(2) + "\n");
-  Run run(c, c.out);
+  Run run(c, c.out, output.quiet);
   return run.execute(false);
 }
 
-TrainResult resume_training(const std::string& run_dir) {
+TrainResult resume_training(const std::string& run_dir, const OutputOptions& output) {
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   DESCENT_CHECK(fs::exists(config_path), InputError, "train --resume: '{}' has no config.json; is it a run folder?",
                 run_dir);
@@ -425,14 +434,18 @@ TrainResult resume_training(const std::string& run_dir) {
                 "train --resume: '{}' has no checkpoint yet; start the run again instead", run_dir);
   TrainConfig c = load_config(config_path);
   c.out = run_dir;
-  Run run(c, run_dir);
+  Run run(c, run_dir, output.quiet);
   return run.execute(true);
 }
 
-LoadedRun load_run(const std::string& run_dir) {
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  DESCENT_CHECK(fs::exists(config_path), InputError,
+void check_run_folder(const std::string& run_dir) {
+  DESCENT_CHECK(fs::exists(fs::path(run_dir) / "config.json"), InputError,
                 "'{}' has no config.json; is it a run folder written by `descent train`?", run_dir);
+}
+
+LoadedRun load_run(const std::string& run_dir) {
+  check_run_folder(run_dir);
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
   const TrainConfig c = load_config(config_path);
   const Data d = load_data(c);
   nn::Model model = build_model(c, d.train);

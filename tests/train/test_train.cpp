@@ -111,7 +111,7 @@ TEST(Training, NonFiniteLossStopsWithTheStep) {
 std::string cli_args(const fs::path& out) {
   return fmt::format(
       "--dataset two-moons --train-examples 2000 --test-examples 200 --hidden 64,64 --epochs 30 --batch-size 16 "
-      "--dropout 0.1 --optimizer adam --learning-rate 0.003 --checkpoint-every 5 --plots false --progress false "
+      "--dropout 0.1 --optimizer adam --learning-rate 0.003 --checkpoint-every 5 --no-plots --no-progress "
       "--seed 7 --out {}",
       out.string());
 }
@@ -312,8 +312,8 @@ TEST(Probes, ConfigurationIsCheckedAndRoundTrips) {
 std::string probe_cli_args(const fs::path& out) {
   return fmt::format(
       "--dataset two-moons --train-examples 2000 --test-examples 200 --hidden 32,32 --epochs 30 --batch-size 16 "
-      "--dropout 0.1 --optimizer momentum --learning-rate 0.05 --max-steps 400 --checkpoint-every 5 --plots false "
-      "--progress false --seed 5 --out {}",
+      "--dropout 0.1 --optimizer momentum --learning-rate 0.05 --max-steps 400 --checkpoint-every 5 --no-plots "
+      "--no-progress --seed 5 --out {}",
       out.string());
 }
 const char* kProbeFlags = " --probe-every 50 --probe-examples 200 --probe sharpness,trace,noise";
@@ -368,7 +368,7 @@ TEST(ProbeCommand, TopEigenvaluesOfACheckpointAgreeWithTheLibraryAndBadInputFail
   // A run stopped by SIGTERM leaves a checkpoint and no model.safetensors: probe reads the checkpoint.
   const std::string train_args = fmt::format(
       "--dataset two-moons --train-examples 500 --hidden 12,12 --dtype float64 --epochs 1000 --batch-size 20 "
-      "--checkpoint-every 5 --plots false --progress false --seed 3 --out {}",
+      "--checkpoint-every 5 --no-plots --no-progress --seed 3 --out {}",
       dir.string());
   ASSERT_EQ(run_cli_and_signal(train_args, dir, 0.2, SIGTERM), 128 + SIGTERM);
   ASSERT_TRUE(fs::exists(dir / "checkpoint.safetensors"));

@@ -169,7 +169,7 @@ TEST_F(TransportCli, BadInputGivesAClearErrorAndExitOne) {
   };
   for (const Case& c : cases) {
     const CliRun run = run_transport(c.args);
-    EXPECT_EQ(run.exit_code, 1) << c.args << "\n" << run.output;
+    EXPECT_EQ(run.exit_code, 2) << c.args << "\n" << run.output;
     EXPECT_NE(run.output.find(c.message), std::string::npos) << c.args << "\nexpected '" << c.message << "' in:\n"
                                                               << run.output;
   }

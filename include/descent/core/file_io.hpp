@@ -42,4 +42,19 @@ class AtomicFile {
 // AtomicFile for a buffer already in memory.
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
+// Output checks a command makes before any expensive work, so that nothing a user owns is
+// overwritten and no long computation is lost to an unwritable path at its end. `flag` names
+// the setting in messages ("--out"); `remedy` says what to do when the path already exists
+// ("pass --overwrite to replace it"). Both throw InputError; neither creates anything.
+//
+// A folder of outputs: refuses an empty path, a path that is a file, an existing non-empty
+// folder unless `allow_existing`, and a folder that could not be created or written (its
+// nearest existing ancestor is not a writable folder).
+void check_output_folder(const std::string& path, std::string_view flag, bool allow_existing,
+                         std::string_view remedy = "choose another folder or pass --overwrite");
+// A single output file: refuses an empty path, a folder, an existing file unless
+// `allow_existing`, and a file whose folder does not exist or is not writable.
+void check_output_file(const std::string& path, std::string_view flag, bool allow_existing,
+                       std::string_view remedy = "choose another path or pass --overwrite");
+
 }  // namespace descent

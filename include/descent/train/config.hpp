@@ -60,4 +60,8 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& source)
 TrainConfig load_config(const std::string& path);
 void validate(const TrainConfig& c);
 
+// Why setting `key` has no effect under `c`, as "to --optimizer adam (it is used by momentum,
+// nesterov)", or "" when it applies. The CLI refuses such flags instead of ignoring them.
+std::string inapplicable_reason(const TrainConfig& c, const std::string& key);
+
 }  // namespace descent::train

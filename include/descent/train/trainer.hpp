@@ -48,12 +48,19 @@ struct TrainResult {
   int interrupt_signal = 0;
 };
 
-// Runs `config` in a new run folder (created; an existing checkpoint there is an error
-// unless resuming). Throws InputError for bad configurations or data, NonFiniteError when
-// the loss stops being finite (naming the step and the last finite loss).
-TrainResult run_training(const TrainConfig& config);
+// How a run treats its folder and the terminal (not part of the run's configuration).
+struct OutputOptions {
+  bool overwrite = false;  // write into an existing non-empty folder (else InputError before any work)
+  bool quiet = false;      // print nothing (the folder still gets every file)
+};
+
+// Runs `config` in a new run folder (created). An existing non-empty folder is refused
+// before any work unless `output.overwrite` (a folder holding a run's checkpoint: resume it
+// instead). Throws InputError for bad configurations or data, NonFiniteError when the loss
+// or the parameters stop being finite (naming the step and the last finite loss).
+TrainResult run_training(const TrainConfig& config, const OutputOptions& output = {});
 // Continues the run in `run_dir` from its checkpoint (its config.json is the configuration).
-TrainResult resume_training(const std::string& run_dir);
+TrainResult resume_training(const std::string& run_dir, const OutputOptions& output = {});
 
 // Loss and accuracy on the test set of a finished run's model (model.safetensors, or the
 // last checkpoint's θ when the run was not finished).
@@ -71,6 +78,9 @@ struct LoadedRun {
   data::Dataset train, test;
 };
 LoadedRun load_run(const std::string& run_dir);
+// Throws InputError unless `run_dir` looks like a run folder (config.json): the cheap check a
+// command makes before checking its outputs and loading the run.
+void check_run_folder(const std::string& run_dir);
 
 // SIGINT/SIGTERM handling: while installed, a signal sets a flag that the loop checks
 // after each step; it then writes a checkpoint and returns with interrupted = true.
