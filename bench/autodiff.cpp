@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <time.h>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/rng.hpp"
 
@@ -256,6 +257,7 @@ int main(int argc, char** argv) {
     g_cpu_time = argc >= 4 && std::strcmp(argv[3], "cpu") == 0;
     return compare(argc >= 3 ? std::atoi(argv[2]) : 20);
   }
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -12,6 +12,7 @@
 
 #include <time.h>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/blackbox/bayesopt.hpp"
 #include "descent/blackbox/cmaes.hpp"
 #include "descent/blackbox/functions.hpp"
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "blackbox bench: %s\n", e.what());
     return 1;
   }
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

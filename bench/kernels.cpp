@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/core/thread_pool.hpp"
 #include "descent/probe/kernels.hpp"
@@ -46,4 +47,11 @@ void NtkGramErf(benchmark::State& state) {
 
 BENCHMARK(NtkGramRelu)->Args({2000, 3})->Args({10000, 0})->Args({10000, 3})->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(NtkGramErf)->Arg(10000)->Unit(benchmark::kSecond)->Iterations(1);
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/data/fashion_mnist.hpp"
 #include "descent/probe/empirical_ntk.hpp"
 
@@ -50,4 +51,11 @@ void Generic(benchmark::State& state) { run(state, NtkMethod::generic); }
 
 BENCHMARK(Structured)->Args({1000, 0})->Args({1000, 1})->Args({200, 0})->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(Generic)->Args({200, 0})->Unit(benchmark::kSecond)->Iterations(1);
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/optim/optimizers.hpp"
 
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
                     fused ? "fused" : "chain", static_cast<long long>(p), seconds_per_step(c.opt, fused, p, blocks));
     return 0;
   }
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

@@ -25,6 +25,7 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/data/fashion_mnist.hpp"
@@ -270,6 +271,7 @@ int top1_vs_power(int64_t n) {
 
 int main(int argc, char** argv) {
   try {
+    fmt::print("CPU: {}\n", cpu_summary());
     if (argc >= 2 && std::strcmp(argv[1], "--small-mlp") == 0) return small_mlp();
     if (argc >= 3 && std::strcmp(argv[1], "--top1-vs-power") == 0) return top1_vs_power(std::atoll(argv[2]));
     if (argc >= 3 && std::strcmp(argv[1], "--pyhessian") == 0)

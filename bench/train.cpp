@@ -6,6 +6,7 @@
 
 #include <numeric>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/core/thread_pool.hpp"
 #include "descent/nn/objective.hpp"
@@ -41,4 +42,11 @@ BENCHMARK(BM_TrainStep)->Args({256, 128})->Args({32, 32})->Unit(benchmark::kMicr
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

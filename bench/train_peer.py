@@ -62,7 +62,9 @@ def main():
                           "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
                          env=env, check=True, capture_output=True, text=True).stdout
     ours = {}
-    for b in json.loads(out)["benchmarks"]:
+    report = json.loads(out)
+    print(f"CPU: {report['context'].get('cpu', '?')}; PyTorch {torch.__version__}, 1 thread")
+    for b in report["benchmarks"]:
         if b.get("aggregate_name") == "median":
             hidden, batch = (int(v) for v in b["run_name"].split("/")[1:3])
             ours[(hidden, batch)] = b["cpu_time"] * 1e-6  # microseconds -> seconds

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "descent/core/cpu_info.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/data/readers.hpp"
@@ -77,8 +78,8 @@ int compare(int64_t n, int64_t d, uint64_t seed, const std::string& dir, double 
     std::printf("\"%s\": {\"seconds\": %.6f, \"cost\": %.17g, \"iterations\": %lld}%s", name, t, cost, (long long)it,
                 last ? "" : ", ");
   };
-  std::printf("{\"n\": %lld, \"d\": %lld, \"epsilon\": %g, \"tolerance\": %g, ", (long long)n, (long long)d, epsilon,
-              kTolerance);
+  std::printf("{\"cpu\": \"%s\", \"n\": %lld, \"d\": %lld, \"epsilon\": %g, \"tolerance\": %g, ",
+              cpu_summary().c_str(), (long long)n, (long long)d, epsilon, kTolerance);
   entry("exact", t_exact, exact.cost, exact.iterations, false);
   entry("sinkhorn", t_plain, plain.cost, plain.iterations, false);
   entry("sinkhorn_log", t_log, logd.cost, logd.iterations, false);
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "--compare") == 0)
     return compare(std::stoll(argv[2]), std::stoll(argv[3]), std::stoull(argv[4]), argv[5],
                    argc == 7 ? std::stod(argv[6]) : kEpsilon);
+  benchmark::AddCustomContext("cpu", descent::cpu_summary());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

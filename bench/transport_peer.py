@@ -53,6 +53,7 @@ def main():
         t_log, (P_log, log_log) = timed(lambda: ot.sinkhorn(a, a, C, eps, method="sinkhorn_log", stopThr=tol,
                                                             numItermax=100_000, log=True))
         sk, sk_log = float(np.sum(P_sk * C)), float(np.sum(P_log * C))
+        print(f"CPU: {ours.get('cpu', '?')}")
         print(f"n = m = {n}, d = {d}, eps = {eps}, tol = {tol}")
         print(f"  exact:  descent {ours['exact']['seconds']:.3f} s ({ours['exact']['iterations']} pivots), "
               f"POT emd2 {t_emd:.3f} s; ratio POT/descent = {t_emd / ours['exact']['seconds']:.2f}; "

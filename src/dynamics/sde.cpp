@@ -96,9 +96,9 @@ SdeResult simulate_sde(Objective& objective, Diffusion& diffusion, const Tensor&
   if (milstein) {
     for (Tensor* t : {&s1, &s2, &s3, &s4, &ej, &gej, &corr}) *t = Tensor::empty({p}, DType::f64);
   }
-  std::vector<Tensor> rows;
+  std::vector<double> rows;  // flat [records, P]: no allocation per record
   auto record = [&](int64_t k) {
-    rows.push_back(x.clone());
+    rows.insert(rows.end(), x.data<double>(), x.data<double>() + p);
     r.times.push_back(double(k) * dt);
   };
   const Region* region = options.exit_region;
@@ -148,8 +148,7 @@ SdeResult simulate_sde(Objective& objective, Diffusion& diffusion, const Tensor&
   if (options.record_every > 0 && (rows.empty() || r.times.back() != double(r.steps_taken) * dt)) record(r.steps_taken);
   r.final_state = x;
   if (!rows.empty()) {
-    r.path = Tensor::empty({int64_t(rows.size()), p}, DType::f64);
-    for (size_t i = 0; i < rows.size(); ++i) r.path.row(int64_t(i)).copy_from(rows[i]);
+    r.path = Tensor::from_vector(rows, {int64_t(rows.size()) / p, p});
   }
   return r;
 }

@@ -28,9 +28,12 @@ SvagResult svag(Objective& objective, const Tensor& theta0, const SvagOptions& o
   Tensor g1 = Tensor::empty({p}, objective.dtype()), g2 = Tensor::empty({p}, objective.dtype());
   std::vector<int64_t> b1(options.batch_size), b2(options.batch_size);
   SvagResult r;
-  std::vector<Tensor> rows;
+  std::vector<double> rows;  // flat [records, P]: no allocation per record
   auto record = [&](int64_t k) {
-    rows.push_back(theta.astype(DType::f64));
+    {
+      const Tensor t64 = theta.dtype() == DType::f64 ? theta : theta.astype(DType::f64);
+      rows.insert(rows.end(), t64.data<double>(), t64.data<double>() + p);
+    }
     r.times.push_back(double(k) * options.learning_rate);
   };
   if (options.record_every > 0) record(0);
@@ -51,8 +54,7 @@ SvagResult svag(Objective& objective, const Tensor& theta0, const SvagOptions& o
   }
   r.final_state = theta;
   if (!rows.empty()) {
-    r.path = Tensor::empty({int64_t(rows.size()), p}, DType::f64);
-    for (size_t i = 0; i < rows.size(); ++i) r.path.row(int64_t(i)).copy_from(rows[i]);
+    r.path = Tensor::from_vector(rows, {int64_t(rows.size()) / p, p});
   }
   return r;
 }

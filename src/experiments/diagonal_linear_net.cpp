@@ -17,7 +17,6 @@
 #include "descent/optim/geometry.hpp"
 #include "descent/optim/optimizers.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -91,12 +90,16 @@ DiagonalRun train_diagonal_net(const Matrix& X, const Vector& y, double alpha, d
   return r;
 }
 
-Result run_diagonal_linear_net(const RunOptions& opt) {
+}  // namespace
+
+DESCENT_EXPERIMENT(diagonal_linear_net, "001 (Arora, ch. 8)", "§8.1.2–8.1.3, Thm 8.1.6/8.1.7 (Woodworth et al. 2020)",
+                   "GD on the diagonal network w = u⊙u − v⊙v from u = v = α lands on argmin_{Xw=y} R_α: near the "
+                   "min-ℓ1 interpolant for small α and near the min-ℓ2 interpolant for large α") {
   // n, d and the sparsity leave a margin for exact sparse recovery, so the min-ℓ1 interpolant
   // is the teacher and well separated from other interpolants: R_α tends to ‖·‖₁ only like
   // 1/ln(1/α²), and near-ties between ℓ1 vertices would need far smaller α to resolve.
-  const int64_t n = opt.quick ? 16 : 20, d = opt.quick ? 40 : 60, sparsity = 2;
-  Rng rng(opt.seed);
+  const int64_t n = ctx.pick(16, 20), d = ctx.pick(40, 60), sparsity = 2;
+  Rng rng(ctx.seed);
   Matrix X(n, d);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j) X(i, j) = rng.normal() / std::sqrt(double(n));
@@ -118,117 +121,85 @@ Result run_diagonal_linear_net(const RunOptions& opt) {
   const double lambda_max = (2.0 * X * X.transpose()).eigenvalues().real().maxCoeff();  // of ∇²L restricted to rows
   const double w_scale = w_l1.cwiseAbs().maxCoeff();
 
-  const std::vector<double> alphas = opt.quick ? std::vector<double>{1e-4, 1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0, 10.0}
-                                               : std::vector<double>{1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1,
-                                                                     0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0, 30.0};
+  const auto alphas = ctx.pick<std::vector<double>>({1e-4, 1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0, 10.0},
+                                                    {1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.2, 0.3, 0.5,
+                                                     1.0, 2.0, 3.0, 10.0, 30.0});
   // For small α the limit's small coordinates are learnt last, at a rate ∝ their size, so the
   // last digits of the loss are slow; runs stop at 1e-14 ‖y‖² or the step cap, and count as
   // interpolating below 1e-6 ‖y‖² (the distance to argmin R_α, checked too, bounds what is left).
   const double loss_target = 1e-14 * y.squaredNorm();
-  json per_alpha = json::array();
-  std::vector<double> to_l1, to_l2, to_r_alpha;
+  Table& per_alpha = ctx.table("diagonal_linear_net",
+                               {"alpha", "learning_rate", "steps", "final_loss", "rel_distance_to_min_l1",
+                                "rel_distance_to_min_l2", "rel_distance_to_argmin_R_alpha", "l1_norm", "l2_norm"});
   std::vector<Vector> limits;
-  bool all_interpolate = true, all_match_mirror_flow = true;
-  const double mirror_flow_tolerance = 2e-2;
+  double worst_loss = 0;
   for (double alpha : alphas) {
     // The step is a quarter of the stability limit of the curvature in (u, v), whose preconditioner on w is
     // 4(u² + v²) = 4√(w² + 4α⁴) ≤ 4(|w| + 2α²): GD then stays close to gradient flow.
     const double eta = 1.0 / (lambda_max * 4.0 * (2.0 * w_scale + 2.0 * alpha * alpha));
-    const DiagonalRun run = train_diagonal_net(X, y, alpha, eta, opt.quick ? 400000 : 2000000, loss_target);
+    const DiagonalRun run = train_diagonal_net(X, y, alpha, eta, ctx.pick<int64_t>(400000, 2000000), loss_target);
     // Residual tolerance 1e-8: at small α the dual's curvature spans e^{±4z} over many orders
     // and Newton ends near 1e-9; that moves the reference far less than the 2% checked.
     const auto r_alpha = optim::bregman_projection(woodworth_potential(alpha), x_rows, n, to_std(y), zero, 1e-8);
     const Vector w_r = Eigen::Map<const Vector>(r_alpha.data(), d);
     const double dl1 = (run.w - w_l1).norm() / w_l1.norm(), dl2 = (run.w - w_l2).norm() / w_l2.norm();
     const double dr = (run.w - w_r).norm() / w_r.norm();
-    const bool interpolates = run.loss <= 1e-6 * y.squaredNorm();
-    all_interpolate &= interpolates;
-    all_match_mirror_flow &= dr <= mirror_flow_tolerance;
-    to_l1.push_back(dl1), to_l2.push_back(dl2), to_r_alpha.push_back(dr);
+    worst_loss = std::max(worst_loss, run.loss / y.squaredNorm());
     limits.push_back(run.w);
-    per_alpha.push_back({{"alpha", alpha}, {"learning_rate", eta}, {"steps", run.steps}, {"final_loss", run.loss},
-                         {"rel_distance_to_min_l1", dl1}, {"rel_distance_to_min_l2", dl2},
-                         {"rel_distance_to_argmin_R_alpha", dr}, {"l1_norm", run.w.lpNorm<1>()},
-                         {"l2_norm", run.w.norm()}});
+    per_alpha.add_row({alpha, eta, run.steps, run.loss, dl1, dl2, std::max(dr, 1e-300), run.w.lpNorm<1>(),
+                       run.w.norm()});
+    ctx.progress(int64_t(limits.size()), int64_t(alphas.size()));
   }
+  const auto to_l1 = per_alpha.column("rel_distance_to_min_l1"), to_l2 = per_alpha.column("rel_distance_to_min_l2");
+  const auto to_r_alpha = per_alpha.column("rel_distance_to_argmin_R_alpha");
   // The transition: distance to the ℓ1 interpolant grows with α and to the ℓ2 one shrinks
   // (up to the GD-vs-flow error), from near the ℓ1 end to near the ℓ2 end.
   // R_α approaches ‖·‖₁ only like 1/ln(1/α²), hence the end tolerance of 5%; the other
   // interpolant must then be at least 30% away, so "near" is unambiguous.
   const double end_tolerance = 0.05, far = 0.3, monotone_slack = 2e-3;
-  bool monotone = true;
-  for (size_t k = 1; k < alphas.size(); ++k)
-    monotone &= to_l1[k] >= to_l1[k - 1] - monotone_slack && to_l2[k] <= to_l2[k - 1] + monotone_slack;
-  const bool small_near_l1 = to_l1.front() <= end_tolerance && to_l2.front() >= far;
-  const bool large_near_l2 = to_l2.back() <= end_tolerance && to_l1.back() >= far;
-  const bool interpolants_differ = gap >= far;
-
-  auto csv = open_output(opt.output_dir, "diagonal_linear_net.csv");
-  if (csv.is_open()) {
-    csv << "alpha,rel_distance_to_min_l1,rel_distance_to_min_l2,rel_distance_to_argmin_R_alpha\n";
-    for (size_t k = 0; k < alphas.size(); ++k)
-      csv << alphas[k] << "," << to_l1[k] << "," << to_l2[k] << "," << std::max(to_r_alpha[k], 1e-300) << "\n";
-    csv.close();
-    plot_csv(opt.output_dir, "diagonal_linear_net",
-             {.title = "diagonal net w = u⊙u − v⊙v, GD from u = v = α: where the limit lands",
-              .x_label = "initialization scale α",
-              .y_label = "‖w_∞ − w_{ref}‖ / ‖w_{ref}‖",
-              .series = {{"alpha", "rel_distance_to_min_l1", "to the min-ℓ1 interpolant", true},
-                         {"alpha", "rel_distance_to_min_l2", "to the min-ℓ2 interpolant", true},
-                         {"alpha", "rel_distance_to_argmin_R_alpha", "to argmin R_α (mirror-flow limit)", true}},
-              .log_y = true,
-              .extra = "set logscale x"});
+  double l1_smallest_step = INFINITY, l2_largest_step = -INFINITY;
+  for (size_t k = 1; k < alphas.size(); ++k) {
+    l1_smallest_step = std::min(l1_smallest_step, to_l1[k] - to_l1[k - 1]);
+    l2_largest_step = std::max(l2_largest_step, to_l2[k] - to_l2[k - 1]);
   }
-  auto weights = open_output(opt.output_dir, "diagonal_linear_net_weights.csv");
-  if (weights.is_open()) {
-    weights << "coordinate,min_l1,min_l2,gd_smallest_alpha,gd_largest_alpha\n";
-    for (int64_t j = 0; j < d; ++j)
-      weights << j << "," << w_l1[j] << "," << w_l2[j] << "," << limits.front()[j] << "," << limits.back()[j] << "\n";
-    weights.close();
-    plot_csv(opt.output_dir, "diagonal_linear_net_weights",
-             {.title = fmt::format("limits of GD: α = {} (sparse, ℓ1) and α = {} (dense, ℓ2)", alphas.front(),
-                                   alphas.back()),
-              .x_label = "coordinate",
-              .y_label = "w_j",
-              .series = {{"coordinate", "min_l1", "min-ℓ1 interpolant", true},
-                         {"coordinate", "min_l2", "min-ℓ2 interpolant", true},
-                         {"coordinate", "gd_smallest_alpha", fmt::format("GD, α = {}", alphas.front())},
-                         {"coordinate", "gd_largest_alpha", fmt::format("GD, α = {}", alphas.back())}}});
-  }
-  Result r;
-  r.measured = {{"per_alpha", per_alpha},
-                {"n", n},
-                {"d", d},
-                {"teacher_sparsity", sparsity},
-                {"rel_distance_between_interpolants", gap},
-                {"smallest_alpha_near_l1", small_near_l1},
-                {"largest_alpha_near_l2", large_near_l2},
-                {"monotone_transition", monotone},
-                {"all_runs_interpolate", all_interpolate},
-                {"all_limits_match_argmin_R_alpha", all_match_mirror_flow}};
-  r.expected = {{"rel_distance_to_min_l1 at the smallest alpha", 0.0},
-                {"rel_distance_to_min_l2 at the largest alpha", 0.0},
-                {"rel_distance_to_argmin_R_alpha", 0.0},
-                {"transition", "distance to min-ℓ1 non-decreasing and to min-ℓ2 non-increasing in α"}};
-  r.tolerance = {{"end_points", end_tolerance},
-                 {"other interpolant at each end", fmt::format("≥ {}", far)},
-                 {"monotone_slack", monotone_slack},
-                 {"rel_distance_to_argmin_R_alpha", mirror_flow_tolerance},
-                 {"final_loss", "≤ 1e-6 ‖y‖²"}};
-  r.passed = small_near_l1 && large_near_l2 && monotone && all_interpolate && all_match_mirror_flow && interpolants_differ;
-  r.notes = "X Gaussian N(0, 1/n), y = Xw* with a 2-sparse w*; L = Σ(wᵀx − y)² as (8.1); GD on (u, v) with "
-            "η = 1/(4 λ_max(2XXᵀ)(2‖w_ℓ1‖∞ + 2α²)), close to gradient flow; distances are relative ℓ2.";
-  return r;
-}
-
-}  // namespace
-
-void register_diagonal_linear_net(Registry& reg) {
-  reg.add({"diagonal_linear_net",
-           {"001 (Arora, ch. 8)", "§8.1.2–8.1.3, Thm 8.1.6/8.1.7 (Woodworth et al. 2020)"},
-           "GD on the diagonal network w = u⊙u − v⊙v from u = v = α lands on argmin_{Xw=y} R_α: near the "
-           "min-ℓ1 interpolant for small α and near the min-ℓ2 interpolant for large α",
-           run_diagonal_linear_net});
+  per_alpha.plot({.title = "diagonal net w = u⊙u − v⊙v, GD from u = v = α: where the limit lands",
+                  .x_label = "initialization scale α",
+                  .y_label = "‖w_∞ − w_{ref}‖ / ‖w_{ref}‖",
+                  .series = {{"alpha", "rel_distance_to_min_l1", "to the min-ℓ1 interpolant", true},
+                             {"alpha", "rel_distance_to_min_l2", "to the min-ℓ2 interpolant", true},
+                             {"alpha", "rel_distance_to_argmin_R_alpha", "to argmin R_α (mirror-flow limit)", true}},
+                  .log_y = true,
+                  .extra = "set logscale x"});
+  Table& weights = ctx.trace("diagonal_linear_net_weights",
+                             {"coordinate", "min_l1", "min_l2", "gd_smallest_alpha", "gd_largest_alpha"});
+  for (int64_t j = 0; j < d; ++j) weights.add_row({j, w_l1[j], w_l2[j], limits.front()[j], limits.back()[j]});
+  weights.plot({.title = fmt::format("limits of GD: α = {} (sparse, ℓ1) and α = {} (dense, ℓ2)", alphas.front(),
+                                     alphas.back()),
+                .x_label = "coordinate",
+                .y_label = "w_j",
+                .series = {{"coordinate", "min_l1", "min-ℓ1 interpolant", true},
+                           {"coordinate", "min_l2", "min-ℓ2 interpolant", true},
+                           {"coordinate", "gd_smallest_alpha", fmt::format("GD, α = {}", alphas.front())},
+                           {"coordinate", "gd_largest_alpha", fmt::format("GD, α = {}", alphas.back())}}});
+  ctx.measure("n", n);
+  ctx.measure("d", d);
+  ctx.measure("teacher_sparsity", sparsity);
+  // The transition: distance to the ℓ1 interpolant grows with α and to the ℓ2 one shrinks
+  // (up to the GD-vs-flow error), from near the ℓ1 end to near the ℓ2 end.
+  // R_α approaches ‖·‖₁ only like 1/ln(1/α²), hence the end tolerance of 5%; the other
+  // interpolant must then be at least 30% away, so "near" is unambiguous.
+  ctx.check.at_most("smallest_alpha_rel_distance_to_min_l1", to_l1.front(), end_tolerance);
+  ctx.check.at_least("smallest_alpha_rel_distance_to_min_l2", to_l2.front(), far);
+  ctx.check.at_most("largest_alpha_rel_distance_to_min_l2", to_l2.back(), end_tolerance);
+  ctx.check.at_least("largest_alpha_rel_distance_to_min_l1", to_l1.back(), far);
+  ctx.check.at_least("rel_distance_to_min_l1_smallest_change_in_alpha", l1_smallest_step, -monotone_slack);
+  ctx.check.at_most("rel_distance_to_min_l2_largest_change_in_alpha", l2_largest_step, monotone_slack);
+  ctx.check.at_most("worst_final_loss_over_squared_norm_y", worst_loss, 1e-6);
+  ctx.check.at_most("worst_rel_distance_to_argmin_R_alpha", *std::max_element(to_r_alpha.begin(), to_r_alpha.end()),
+                    2e-2);
+  ctx.check.at_least("rel_distance_between_interpolants", gap, far);
+  ctx.note("X Gaussian N(0, 1/n), y = Xw* with a 2-sparse w*; L = Σ(wᵀx − y)² as (8.1); GD on (u, v) with "
+           "η = 1/(4 λ_max(2XXᵀ)(2‖w_ℓ1‖∞ + 2α²)), close to gradient flow; distances are relative ℓ2.");
 }
 
 }  // namespace descent::experiments

@@ -15,14 +15,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "descent/core/plot.hpp"
 #include "descent/experiments/experiment.hpp"
 #include "landscape_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -51,8 +48,8 @@ constexpr double kInitialBelow = 0.8;   // λ(0) < 0.8 · 2/η: the sharpness ha
 constexpr double kReached = 0.9;        // the edge counts as reached at λ ≥ 0.9 · 2/η
 constexpr double kHoverLow = 0.8, kHoverHigh = 1.2;  // median λ/(2/η) after reaching it
 
-// Rows of the wide CSV for the plots: step → per arm (λ/(2/η) or empty, loss).
-using WideRows = std::map<int64_t, std::vector<std::string>>;
+// Rows of the wide CSV for the plots: step → per arm (λ/(2/η) or NaN where not probed, loss).
+using WideRows = std::map<int64_t, std::vector<double>>;
 
 // Images [n, 28, 28] as [n, 1, 14, 14] by 2×2 means: a quarter of the CNN's convolution work,
 // which is what makes thousands of full-batch steps and Hessian probes affordable.
@@ -87,8 +84,9 @@ nn::Model build_model(const Arm& arm, const Setup& s, const data::Dataset& d) {
   return model;
 }
 
-json run_arm(const Arm& arm, const Family& fam, size_t index, size_t num_arms, const data::Dataset& d,
-             const Tensor& targets, const Setup& s, std::ofstream& csv, WideRows& wide, bool& passed) {
+// Runs one arm, adds its row to `arms`, its steps to `trace` and `wide`, and makes its checks.
+void run_arm(Context& ctx, const Arm& arm, const Family& fam, size_t index, size_t num_arms, const data::Dataset& d,
+             const Tensor& targets, const Setup& s, Table& trace, Table& arms, WideRows& wide) {
   const auto start_time = std::chrono::steady_clock::now();
   nn::Model model = build_model(arm, s, d);
   nn::ModelObjective f(model, nn::Loss::mean_squared_error, d.inputs, targets, 1000);
@@ -107,8 +105,8 @@ json run_arm(const Arm& arm, const Family& fam, size_t index, size_t num_arms, c
                   arm.eta);
     loss.push_back(value);
     auto& row = wide[t];
-    row.resize(2 * num_arms);
-    row[2 * index + 1] = fmt::format("{}", value);
+    row.resize(2 * num_arms, NAN);
+    row[2 * index + 1] = value;
     if (t % fam.probe_every == 0 || t == fam.steps) {
       const landscape::Sharpness sh = landscape::sharpness(f, theta, warm, 1e-3, s.seed + uint64_t(t));
       warm = sh.vector;
@@ -118,14 +116,13 @@ json run_arm(const Arm& arm, const Family& fam, size_t index, size_t num_arms, c
       lambda.push_back(sh.value);
       lambda_step.push_back(t);
       residual.push_back(sh.relative_residual);
-      row[2 * index] = fmt::format("{}", sh.value / threshold);
-      if (csv.is_open())
-        csv << arm.model << "," << arm.eta << "," << t << "," << value << "," << sh.value << "," << threshold << ","
-            << sh.relative_residual << "\n";
-    } else if (csv.is_open()) {
-      csv << arm.model << "," << arm.eta << "," << t << "," << value << ",,,\n";
+      row[2 * index] = sh.value / threshold;
+      trace.add_row({arm.model, arm.eta, t, value, sh.value, threshold, sh.relative_residual});
+    } else {
+      trace.add_row({arm.model, arm.eta, t, value, NAN, NAN, NAN});
     }
     if (t < fam.steps) axpy(theta, -arm.eta, g);
+    ctx.progress(t, fam.steps, fmt::format("{} η = {:.4g}", arm.model, arm.eta));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   // The first probe at which λ reached kReached·2/η; the hovering and the loss increases are
@@ -143,38 +140,28 @@ json run_arm(const Arm& arm, const Family& fam, size_t index, size_t num_arms, c
     hover_median = after[after.size() / 2];
     increases_after = landscape::count_increases(std::vector<double>(loss.begin() + lambda_step[first], loss.end()));
   }
-  const bool rose = lambda.front() < kInitialBelow * threshold;
-  const bool hovered = reached && hover_median >= kHoverLow && hover_median <= kHoverHigh;
-  const bool fell = loss.back() < loss.front();
-  const bool non_monotone = increases_after > 0;
-  passed = rose && reached && hovered && fell && non_monotone && all_converged;
-  return {{"model", arm.model},
-          {"eta", arm.eta},
-          {"examples", d.size()},
-          {"steps", fam.steps},
-          {"probe_every", fam.probe_every},
-          {"two_over_eta", threshold},
-          {"parameters", model.num_parameters()},
-          {"sharpness_initial", lambda.front()},
-          {"sharpness_initial_over_two_over_eta", lambda.front() / threshold},
-          {"sharpness_final", lambda.back()},
-          {"sharpness_max", *std::max_element(lambda.begin(), lambda.end())},
-          {"step_reached_edge", reached ? lambda_step[first] : -1},
-          {"median_sharpness_over_two_over_eta_after_reaching", hover_median},
-          {"loss_initial", loss.front()},
-          {"loss_final", loss.back()},
-          {"loss_increases_after_reaching", increases_after},
-          {"worst_relative_residual", worst_residual},
-          {"every_sharpness_converged", all_converged},
-          {"hessian_vector_products", hvps},
-          {"seconds", seconds},
-          {"passed", passed}};
+  const double sharpness_max = *std::max_element(lambda.begin(), lambda.end());
+  arms.add_row({arm.model, arm.eta, d.size(), fam.steps, fam.probe_every, threshold, model.num_parameters(),
+                lambda.front(), lambda.front() / threshold, lambda.back(), sharpness_max,
+                reached ? lambda_step[first] : -1, hover_median, loss.front(), loss.back(), increases_after,
+                worst_residual, all_converged, hvps, seconds});
+  const std::string tag = fmt::format("{}_eta{:.4g}_", arm.model, arm.eta);
+  ctx.check.below(tag + "sharpness_initial_over_two_over_eta", lambda.front() / threshold, kInitialBelow);
+  ctx.check.at_least(tag + "sharpness_max_over_two_over_eta", sharpness_max / threshold, kReached);
+  ctx.check.between(tag + "median_sharpness_over_two_over_eta_after_reaching", hover_median, kHoverLow, kHoverHigh);
+  ctx.check.below(tag + "loss_final", loss.back(), loss.front());  // expected: below the initial loss
+  ctx.check.above(tag + "loss_increases_after_reaching", double(increases_after), 0.0);
+  ctx.check.holds(tag + "every_sharpness_converged", all_converged, "Lanczos relative residual ≤ 1e-3 at every probe");
 }
 
-Result run_edge_of_stability(const RunOptions& opt) {
-  const bool quick = opt.quick;
+}  // namespace
+
+DESCENT_EXPERIMENT(edge_of_stability, "Arora et al. (seed text) Fig. 2.4; Cohen et al. ICLR 2021", "edge of stability",
+                   "Full-batch GD: the sharpness rises to about 2/η and hovers there while the loss keeps falling "
+                   "non-monotonically") {
+  const bool quick = ctx.quick;
   Setup s;
-  s.seed = opt.seed;
+  s.seed = ctx.seed;
   s.mlp_hidden = {32, 32};
   s.cnn = {.channels1 = 4, .channels2 = 8, .hidden = 32};
   s.output_scale = 0.1;
@@ -188,76 +175,49 @@ Result run_edge_of_stability(const RunOptions& opt) {
   for (const Family& fam : families)
     for (double two : fam.two_over_eta) arms.push_back({Arm{fam.model, 2.0 / two}, &fam});
 
-  auto csv = open_output(opt.output_dir, "edge_of_stability.csv");
-  if (csv.is_open()) csv << "model,eta,step,loss,sharpness,two_over_eta,relative_residual\n";
-  json per_arm = json::array();
+  Table& trace = ctx.trace("edge_of_stability", {"model", "eta", "step", "loss", "sharpness", "two_over_eta",
+                                                 "relative_residual"});
+  Table& per_arm = ctx.table("arms", {"model", "eta", "examples", "steps", "probe_every", "two_over_eta", "parameters",
+                                      "sharpness_initial", "sharpness_initial_over_two_over_eta", "sharpness_final",
+                                      "sharpness_max", "step_reached_edge",
+                                      "median_sharpness_over_two_over_eta_after_reaching", "loss_initial",
+                                      "loss_final", "loss_increases_after_reaching", "worst_relative_residual",
+                                      "every_sharpness_converged", "hessian_vector_products", "seconds"});
   WideRows wide_rows;
-  bool all = true;
   for (const Family& fam : families) {
     if (fam.two_over_eta.empty()) continue;
     data::Dataset d = landscape::fashion_subset(fam.examples, fam.model == "mlp");
     if (fam.model == "cnn") d.inputs = half_resolution(d.inputs);
     const Tensor targets = landscape::one_hot(d.targets, 10);
-    for (size_t i = 0; i < arms.size(); ++i) {
-      if (arms[i].second != &fam) continue;
-      bool ok = false;
-      per_arm.push_back(run_arm(arms[i].first, fam, i, arms.size(), d, targets, s, csv, wide_rows, ok));
-      all = all && ok;
-    }
+    for (size_t i = 0; i < arms.size(); ++i)
+      if (arms[i].second == &fam) run_arm(ctx, arms[i].first, fam, i, arms.size(), d, targets, s, trace, per_arm, wide_rows);
   }
-  csv.close();
-  if (!opt.output_dir.empty()) {
-    // One wide CSV for gnuplot: λ/(2/η) against the step (1 is the stability edge), and the loss.
-    PlotSpec sharp{.csv_path = "",
-                   .png_path = (std::filesystem::path(opt.output_dir) / "sharpness.png").string(),
-                   .title = "Sharpness relative to 2/η, full-batch GD",
-                   .x_label = "step",
-                   .y_label = "λ_{max} / (2/η)",
-                   .series = {},
-                   .log_y = false,
-                   .extra = "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2"};
-    PlotSpec losses{.csv_path = "",
-                    .png_path = (std::filesystem::path(opt.output_dir) / "loss.png").string(),
-                    .title = "Training loss (½‖f − y‖², one-hot y), full-batch GD",
-                    .x_label = "step",
-                    .y_label = "loss",
-                    .series = {},
-                    .log_y = true,
-                    .extra = ""};
-    const auto path = (std::filesystem::path(opt.output_dir) / "edge_of_stability_wide.csv").string();
-    std::ofstream wide(path);
-    DESCENT_CHECK(wide.good(), InputError, "cannot write '{}'", path);
-    wide << "step";
-    for (const auto& [a, fam] : arms) {
-      const std::string tag = fmt::format("{}_eta{:.4g}", a.model, a.eta);
-      const std::string legend = fmt::format("{} η = {:.4g} (2/η = {:.4g})", a.model, a.eta, 2.0 / a.eta);
-      sharp.series.push_back({"step", "ratio_" + tag, legend, true});
-      losses.series.push_back({"step", "loss_" + tag, legend, false});
-      wide << ",ratio_" << tag << ",loss_" << tag;
-    }
-    wide << "\n";
-    for (const auto& [step, row] : wide_rows) {
-      wide << step;
-      for (const auto& v : row) wide << "," << v;
-      wide << "\n";
-    }
-    wide.close();
-    sharp.csv_path = losses.csv_path = path;
-    render_plot(sharp);
-    render_plot(losses);
+  // One wide CSV for gnuplot: λ/(2/η) against the step (1 is the stability edge), and the loss.
+  PlotSpec sharp{.title = "Sharpness relative to 2/η, full-batch GD",
+                 .x_label = "step",
+                 .y_label = "λ_{max} / (2/η)",
+                 .extra = "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2"};
+  PlotSpec losses{.title = "Training loss (½‖f − y‖², one-hot y), full-batch GD",
+                  .x_label = "step",
+                  .y_label = "loss",
+                  .log_y = true};
+  std::vector<std::string> columns = {"step"};
+  for (const auto& [a, fam] : arms) {
+    const std::string tag = fmt::format("{}_eta{:.4g}", a.model, a.eta);
+    const std::string legend = fmt::format("{} η = {:.4g} (2/η = {:.4g})", a.model, a.eta, 2.0 / a.eta);
+    sharp.series.push_back({"step", "ratio_" + tag, legend, true});
+    losses.series.push_back({"step", "loss_" + tag, legend, false});
+    columns.push_back("ratio_" + tag), columns.push_back("loss_" + tag);
   }
-  Result r;
-  r.measured = {{"arms", per_arm}};
-  r.expected = {{"sharpness_initial_over_two_over_eta", fmt::format("< {}", kInitialBelow)},
-                {"step_reached_edge", fmt::format("≥ 0 (λ ≥ {}·2/η at some probe)", kReached)},
-                {"median_sharpness_over_two_over_eta_after_reaching", 1.0},
-                {"loss_final", "< loss_initial"},
-                {"loss_increases_after_reaching", "> 0"},
-                {"every_sharpness_converged", true}};
-  r.tolerance = {{"median_sharpness_over_two_over_eta_after_reaching", fmt::format("[{}, {}]", kHoverLow, kHoverHigh)},
-                 {"lanczos_relative_residual", 1e-3}};
-  r.passed = all;
-  r.notes = fmt::format(
+  Table& wide = ctx.trace("edge_of_stability_wide", columns);
+  for (const auto& [step, values] : wide_rows) {
+    std::vector<Cell> row = {step};
+    for (double v : values) row.push_back(v);
+    wide.add_row(row);
+  }
+  wide.plot(sharp, "_sharpness");
+  wide.plot(losses, "_loss");
+  ctx.note(fmt::format(
       "Fashion-MNIST, first training images (pixels minus their mean; the CNN's at 14×14 by 2×2 means), squared loss "
       "½‖f − y‖² on one-hot targets, full-batch GD from the same initialization for every η of a model (last layer "
       "initialized ×{} so that λ(0) is well below every 2/η); MLP 784-{}-10 tanh, CNN conv{}-conv{}-fc{} ReLU. "
@@ -267,18 +227,7 @@ Result run_edge_of_stability(const RunOptions& opt) {
       "catch the overshoots of the self-stabilizing cycle; the loss at the end below the start, with upward steps "
       "after the edge is reached (below the edge, with η < 2/L, GD cannot go up: the descent lemma).",
       s.output_scale, fmt::join(s.mlp_hidden, "-"), s.cnn.channels1, s.cnn.channels2, s.cnn.hidden, kInitialBelow,
-      kReached, kHoverLow, kHoverHigh);
-  return r;
-}
-
-}  // namespace
-
-void register_edge_of_stability(Registry& reg) {
-  reg.add({"edge_of_stability",
-           {"Arora et al. (seed text) Fig. 2.4; Cohen et al. ICLR 2021", "edge of stability"},
-           "Full-batch GD: the sharpness rises to about 2/η and hovers there while the loss keeps falling "
-           "non-monotonically",
-           run_edge_of_stability});
+      kReached, kHoverLow, kHoverHigh));
 }
 
 }  // namespace descent::experiments

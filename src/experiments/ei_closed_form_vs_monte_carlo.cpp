@@ -5,7 +5,6 @@
 
 #include "descent/blackbox/bayesopt.hpp"
 #include "descent/experiments/experiment.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -25,10 +24,14 @@ double improvement_sd(double mean, double sd, double best) {
   return std::sqrt(std::max(second_moment - ei * ei, 0.0));
 }
 
-Result run_ei(const RunOptions& opt) {
+}  // namespace
+
+DESCENT_EXPERIMENT(ei_closed_form_vs_monte_carlo, "004 (Murphy, PML2 ch. 6)", "§6.6, eqs. 6.176-6.178, Fig. 6.10",
+                   "expected improvement's closed form equals its Monte Carlo estimate, and is 0 at queried points "
+                   "of a noise-free GP") {
   using namespace blackbox;
-  const int samples = opt.quick ? 20000 : 200000, grid = opt.quick ? 25 : 101;
-  Rng rng(opt.seed);
+  const int samples = ctx.pick(20000, 200000), grid = ctx.pick(25, 101);
+  Rng rng(ctx.seed);
   // Four queried points of f(x) = sin(3x) + x^2 / 2 on [-2, 2] (a Fig. 6.10-like setup).
   Matrix X(1, 4);
   X << -1.6, -0.4, 0.5, 1.7;
@@ -39,8 +42,7 @@ Result run_ei(const RunOptions& opt) {
   gp.set_hyperparameters(Vector{{std::log(0.7), 0.0, std::log(1e-12)}});  // noise-free
   const double best = y.minCoeff();
 
-  auto csv = open_output(opt.output_dir, "ei.csv");
-  if (csv.is_open()) csv << "x,mean,sd,ei_closed,ei_monte_carlo,standard_error\n";
+  Table& t = ctx.table("ei", {"x", "mean", "sd", "ei_closed", "ei_monte_carlo", "standard_error"});
   // The z-test needs the CLT: at least 30 improving draws expected. Rarer improvement (the
   // far tails) is a Poisson count K of a few draws, lambda = S P(improve) expected, where one
   // extra draw already looks like "4 standard errors". There the Monte Carlo sum may be off
@@ -69,7 +71,7 @@ Result run_ei(const RunOptions& opt) {
       const double tolerance = (5.0 * std::sqrt(improving_draws) + 5.0) * 2.0 * mean_excess / samples;
       max_rare_ratio = std::max(max_rare_ratio, std::abs(mc - closed) / tolerance);
     }
-    if (csv.is_open()) csv << x << "," << mu[0] << "," << sd << "," << closed << "," << mc << "," << se << "\n";
+    t.add_row({x, mu[0], sd, closed, mc, se});
   }
   double max_ei_at_data = 0.0;
   for (int i = 0; i < 4; ++i) {
@@ -77,28 +79,16 @@ Result run_ei(const RunOptions& opt) {
     gp.predict(X.col(i), mu, var);
     max_ei_at_data = std::max(max_ei_at_data, expected_improvement(mu[0], std::sqrt(var[0]), best));
   }
-  Result r;
-  r.measured = {{"max_abs_difference", max_abs}, {"max_z_score", max_z}, {"max_ei_at_queried_points", max_ei_at_data},
-                {"rare_improvement_points", rare}, {"max_rare_ratio", max_rare_ratio},
-                {"samples", samples}, {"grid_points", grid}};
-  r.expected = {{"max_z_score", 0.0}, {"max_rare_ratio", 0.0}, {"max_ei_at_queried_points", 0.0}};
+  ctx.measure("max_abs_difference", max_abs);
+  ctx.measure("rare_improvement_points", rare);
+  ctx.measure("samples", samples);
   // Over `grid` points, |z| <= 4.5 holds with probability > 0.999 when the two agree.
-  r.tolerance = {{"max_z_score", 4.5}, {"max_rare_ratio", 1.0}, {"max_ei_at_queried_points", 1e-5}};
-  r.passed = max_z <= 4.5 && max_rare_ratio <= 1.0 && max_ei_at_data <= 1e-5;
-  r.notes = "Minimization form: improvement = max(best - f, 0). Matérn-5/2, l = 0.7, s_f^2 = 1, s_n^2 = 1e-12. "
-            "z = (MC - closed) / exact standard error of the MC mean (from the closed-form second moment), where at "
-            "least 30 improving draws are expected; elsewhere a Poisson bound on the count of improving draws.";
-  return r;
-}
-
-}  // namespace
-
-void register_ei_closed_form_vs_monte_carlo(Registry& reg) {
-  reg.add({"ei_closed_form_vs_monte_carlo",
-           {"004 (Murphy, PML2 ch. 6)", "§6.6, eqs. 6.176-6.178, Fig. 6.10"},
-           "expected improvement's closed form equals its Monte Carlo estimate, and is 0 at queried points of a "
-           "noise-free GP",
-           run_ei});
+  ctx.check.at_most("max_z_score", max_z, 4.5);
+  ctx.check.at_most("max_rare_ratio", max_rare_ratio, 1.0);
+  ctx.check.at_most("max_ei_at_queried_points", max_ei_at_data, 1e-5);
+  ctx.note("Minimization form: improvement = max(best - f, 0). Matérn-5/2, l = 0.7, s_f^2 = 1, s_n^2 = 1e-12. "
+           "z = (MC - closed) / exact standard error of the MC mean (from the closed-form second moment), where at "
+           "least 30 improving draws are expected; elsewhere a Poisson bound on the count of improving draws.");
 }
 
 }  // namespace descent::experiments

@@ -167,12 +167,4 @@ inline FunctionObjective sum_of_squares(const Matrix& X, const Vector& y) {
 inline std::vector<double> to_std(const Vector& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 inline json to_json_array(const Vector& v) { return json(to_std(v)); }
 
-// Renders OUT/<name>.png from OUT/<name>.csv when there is an output folder.
-inline void plot_csv(const std::string& dir, const std::string& name, PlotSpec spec) {
-  if (dir.empty()) return;
-  spec.csv_path = (std::filesystem::path(dir) / (name + ".csv")).string();
-  spec.png_path = (std::filesystem::path(dir) / (name + ".png")).string();
-  render_plot(spec);
-}
-
 }  // namespace descent::experiments

@@ -219,29 +219,28 @@ void Context::progress(int64_t done, int64_t total, std::string_view what) {
   std::fflush(stderr);
 }
 
-void Context::adopt_legacy_result(Result r) { legacy_ = std::make_unique<Result>(std::move(r)); }
-
 Result Context::result() const {
   Result r;
-  if (legacy_) {
-    r = *legacy_;
-  } else {
-    r.measured = measured_;
-    for (const auto& t : tables_) {
-      if (!t->in_result_) continue;
-      DESCENT_CHECK(!r.measured.contains(t->name()), Error, "experiment '{}': '{}' is both a table and a measurement",
-                    experiment_.name, t->name());
-      r.measured[t->name()] = t->to_json();
-    }
-    for (const auto& c : check.all()) {
-      r.measured[c.name] = c.measured;
-      r.expected[c.name] = json{{c.relation, c.expected}};
-      if (!c.tolerance.is_null()) r.tolerance[c.name] = c.tolerance;
-    }
-    r.checks = check.all();
-    r.passed = check.all_passed();
-    r.notes = notes_;
-    if (check.all().empty()) r.notes += (r.notes.empty() ? "" : " ") + std::string("(no checks were made: not passed)");
+  r.measured = measured_;
+  for (const auto& t : tables_) {
+    if (!t->in_result_) continue;
+    DESCENT_CHECK(!r.measured.contains(t->name()), Error, "experiment '{}': '{}' is both a table and a measurement",
+                  experiment_.name, t->name());
+    r.measured[t->name()] = t->to_json();
+  }
+  for (const auto& c : check.all()) {
+    DESCENT_CHECK(!r.measured.contains(c.name), Error, "experiment '{}': '{}' is both a check and a measurement",
+                  experiment_.name, c.name);
+    r.measured[c.name] = c.measured;
+    r.expected[c.name] = json{{c.relation, c.expected}};
+    if (!c.tolerance.is_null()) r.tolerance[c.name] = c.tolerance;
+  }
+  r.checks = check.all();
+  r.passed = check.all_passed();
+  r.notes = notes_;
+  if (check.all().empty()) {
+    if (!r.notes.empty()) r.notes += ' ';
+    r.notes += "(no checks were made: not passed)";
   }
   for (const auto& t : tables_) t->flush();
   return r;

@@ -13,7 +13,6 @@
 #include "descent/experiments/experiment.hpp"
 #include "descent/optim/geometry.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -70,9 +69,13 @@ MarginRun run_steepest(const Matrix& Z, double p, bool logistic, int64_t steps, 
   return run;
 }
 
-Result run_max_margin_steepest(const RunOptions& opt) {
+}  // namespace
+
+DESCENT_EXPERIMENT(max_margin_steepest, "001 (Arora, ch. 8)", "§8.3, Thm 8.3.1, Thm 8.3.2",
+                   "on separable data, GD on the exponential/logistic loss converges in direction to the hard-margin "
+                   "SVM, and ℓ1/ℓ∞ steepest descent reach the ℓ1/ℓ∞ max margin") {
   const int64_t d = 3, n = 12;
-  Rng rng(opt.seed + 11);
+  Rng rng(ctx.seed + 11);
   const Vector teacher = (Vector(d) << 1.0, 0.5, -0.3).finished().normalized();
   Matrix Z(n, d);  // rows y_i x_i
   Matrix X(n, d);
@@ -89,7 +92,7 @@ Result run_max_margin_steepest(const RunOptions& opt) {
   }
   const MaxMargin svm = hard_margin_svm(X, y);
   const MaxMargin l1 = lp_max_margin(X, y, true), linf = lp_max_margin(X, y, false);
-  const int64_t steps = opt.quick ? 200000 : 2000000;
+  const int64_t steps = ctx.pick<int64_t>(200000, 2000000);
   const double eta_cap = 1e4;  // η_+ of Thm 8.3.2 (any finite number)
   struct Case {
     std::string label;
@@ -101,72 +104,48 @@ Result run_max_margin_steepest(const RunOptions& opt) {
                                    {"gd_logistic", 2.0, true, svm.margin},
                                    {"l1_steepest_exponential", 1.0, false, l1.margin},
                                    {"linf_steepest_exponential", INFINITY, false, linf.margin}};
-  const double tol = opt.quick ? 0.02 : 0.015;
-  json per_case = json::array();
+  const double tol = ctx.pick(0.02, 0.015);
   std::vector<MarginRun> runs;
-  bool passed = true;
+  Table& per_method = ctx.table("per_method", {"method", "max_margin", "final_normalized_margin", "relative_margin_gap",
+                                               "relative_margin_gap_at_1_percent"});
   for (const auto& c : cases) {
     runs.push_back(run_steepest(Z, c.p, c.logistic, steps, eta_cap));
+    ctx.progress(int64_t(runs.size()), int64_t(cases.size()), c.label);
     const auto& r = runs.back();
     const double gap = (c.gamma - r.margins.back()) / c.gamma;
-    json entry = {{"method", c.label}, {"norm_p", std::isinf(c.p) ? json("inf") : json(c.p)},
-                  {"max_margin", c.gamma}, {"final_normalized_margin", r.margins.back()}, {"relative_margin_gap", gap},
-                  {"direction", to_std(r.w / primal_norm(r.w, c.p))}};
-    bool ok = gap >= -1e-9 && gap < tol;
-    if (c.p == 2.0) {
-      const double direction_error = (r.w.normalized() - svm.w).norm();
-      entry["direction_error_vs_svm"] = direction_error;
-      ok &= direction_error < 0.05;
-    }
+    ctx.check.at_least(c.label + "_relative_margin_gap", gap, -1e-9);  // never above the max margin
+    ctx.check.below(c.label + "_relative_margin_gap_to_max_margin", gap, tol);
+    if (c.p == 2.0) ctx.check.below(c.label + "_direction_error_vs_svm", (r.w.normalized() - svm.w).norm(), 0.05);
     // The gap must still be shrinking: at the end it is below 0.85 × the gap at 1% of the run
     // (a 1/log t decay predicts log(t/100)/log t ≈ 0.6–0.7 here).
     size_t early = 0;
     while (early + 1 < r.checkpoints.size() && r.checkpoints[early] < steps / 100) ++early;
     const double early_gap = (c.gamma - r.margins[early]) / c.gamma;
-    entry["relative_margin_gap_at_1_percent"] = early_gap;
-    ok &= gap < 0.85 * early_gap || gap < 1e-6;
-    entry["passed"] = ok;
-    passed &= ok;
-    per_case.push_back(entry);
+    ctx.check.holds(c.label + "_gap_still_falling", gap < 0.85 * early_gap || gap < 1e-6,
+                    "gap at the end < 0.85 × gap at 1% of the steps (or < 1e-6)");
+    per_method.add_row({c.label, c.gamma, r.margins.back(), gap, early_gap});
+    ctx.measure(c.label + "_direction", to_std(r.w / primal_norm(r.w, c.p)));
   }
-  auto csv = open_output(opt.output_dir, "max_margin_steepest.csv");
-  if (csv.is_open()) {
-    csv << "step";
-    for (const auto& c : cases) csv << "," << c.label;
-    csv << "\n";
-    for (size_t k = 0; k < runs[0].checkpoints.size(); ++k) {
-      csv << runs[0].checkpoints[k];
-      for (size_t a = 0; a < cases.size(); ++a)
-        csv << "," << std::max(1e-12, (cases[a].gamma - runs[a].margins[k]) / cases[a].gamma);
-      csv << "\n";
-    }
-    csv.close();
-    PlotSpec spec{.title = "relative gap to the max margin of the step's norm", .x_label = "step",
-                  .y_label = "(gamma - margin_t) / gamma", .log_y = true, .extra = "set logscale x"};
-    for (const auto& c : cases) spec.series.push_back({"step", c.label, c.label});
-    plot_csv(opt.output_dir, "max_margin_steepest", spec);
+  std::vector<std::string> columns = {"step"};
+  for (const auto& c : cases) columns.push_back(c.label);
+  Table& trace = ctx.trace("max_margin_steepest", columns);
+  for (size_t k = 0; k < runs[0].checkpoints.size(); ++k) {
+    std::vector<Cell> row = {runs[0].checkpoints[k]};
+    for (size_t a = 0; a < cases.size(); ++a)
+      row.push_back(std::max(1e-12, (cases[a].gamma - runs[a].margins[k]) / cases[a].gamma));
+    trace.add_row(row);
   }
-  Result r;
-  r.measured = {{"per_method", per_case}, {"svm_direction", to_std(svm.w)}, {"svm_margin", svm.margin},
-                {"l1_max_margin", l1.margin}, {"l1_max_margin_w", to_std(l1.w)}, {"linf_max_margin", linf.margin},
-                {"linf_max_margin_w", to_std(linf.w)}, {"steps", steps}, {"n", n}, {"d", d}};
-  r.expected = {{"relative_margin_gap", 0.0}, {"direction_error_vs_svm", 0.0},
-                {"relative_margin_gap_at_end", "< 0.85 × the gap at 1% of the steps (still falling)"}};
-  r.tolerance = {{"relative_margin_gap", tol}, {"direction_error_vs_svm", 0.05}};
-  r.passed = passed;
-  r.notes = "η_t = min(η_+ = 1e4, 1/(B² L(w_t))) for every method (Thm 8.3.2's bound; GD is ℓ2 steepest descent). "
-            "Convergence is logarithmic in t for a fixed step, which is why the bound-saturating schedule is used.";
-  return r;
-}
-
-}  // namespace
-
-void register_max_margin_steepest(Registry& reg) {
-  reg.add({"max_margin_steepest",
-           {"001 (Arora, ch. 8)", "§8.3, Thm 8.3.1, Thm 8.3.2"},
-           "on separable data, GD on the exponential/logistic loss converges in direction to the hard-margin SVM, "
-           "and ℓ1/ℓ∞ steepest descent reach the ℓ1/ℓ∞ max margin",
-           run_max_margin_steepest});
+  PlotSpec spec{.title = "relative gap to the max margin of the step's norm", .x_label = "step",
+                .y_label = "(gamma - margin_t) / gamma", .log_y = true, .extra = "set logscale x"};
+  for (const auto& c : cases) spec.series.push_back({"step", c.label, c.label});
+  trace.plot(spec);
+  ctx.measure("svm_direction", to_std(svm.w));
+  ctx.measure("svm_margin", svm.margin);
+  ctx.measure("l1_max_margin_w", to_std(l1.w));
+  ctx.measure("linf_max_margin_w", to_std(linf.w));
+  ctx.measure("steps", steps);
+  ctx.note("η_t = min(η_+ = 1e4, 1/(B² L(w_t))) for every method (Thm 8.3.2's bound; GD is ℓ2 steepest descent). "
+           "Convergence is logarithmic in t for a fixed step, which is why the bound-saturating schedule is used.");
 }
 
 }  // namespace descent::experiments

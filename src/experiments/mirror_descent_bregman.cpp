@@ -9,14 +9,14 @@
 #include "descent/experiments/experiment.hpp"
 #include "descent/optim/geometry.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_mirror_descent_bregman(const RunOptions& opt) {
-  const int64_t n = opt.quick ? 3 : 5, d = opt.quick ? 8 : 20;
-  Rng rng(opt.seed);
+DESCENT_EXPERIMENT(mirror_descent_bregman, "001 (Arora, ch. 8)", "§8.1.1, Thm 8.1.2",
+                   "mirror descent that reaches zero loss on underdetermined least squares converges to "
+                   "argmin_{Xw=y} D_R(w, w0), the Bregman projection of its start (not the Euclidean one)") {
+  const int64_t n = ctx.pick(3, 5), d = ctx.pick(8, 20);
+  Rng rng(ctx.seed);
   Matrix X(n, d);
   Vector w_star(d), w0(d);
   for (int64_t i = 0; i < n; ++i)
@@ -35,8 +35,6 @@ Result run_mirror_descent_bregman(const RunOptions& opt) {
   const std::vector<Case> cases = {{optim::negative_entropy(), "negative_entropy"},
                                    {optim::half_squared_lp_norm(3.0), "half_squared_l3"}};
   const auto euclid = optim::bregman_projection(optim::half_squared_lp_norm(2.0), x_rows, n, to_std(y), to_std(w0));
-  json per_potential = json::array();
-  bool passed = true;
   std::vector<std::vector<double>> distance_curves;
   const int64_t max_steps = 200000, every = 100;
   for (const auto& c : cases) {
@@ -60,53 +58,34 @@ Result run_mirror_descent_bregman(const RunOptions& opt) {
       scale = std::max(scale, std::abs(target[j]));
     }
     const double rel_target = to_target / scale, rel_euclid = to_euclid / scale;
-    const bool ok = trace.value < 1e-16 * y.squaredNorm() + 1e-20 && rel_target < 1e-6 && rel_euclid > 1e-2;
-    passed &= ok;
+    ctx.check.below(c.label + "_final_loss", trace.value, 1e-16 * y.squaredNorm() + 1e-20);
+    ctx.check.below(c.label + "_max_rel_distance_to_bregman_projection", rel_target, 1e-6);
+    // The potential matters: the limit is not the Euclidean projection.
+    ctx.check.above(c.label + "_max_rel_distance_to_euclidean_projection", rel_euclid, 1e-2);
     distance_curves.push_back(curve);
-    per_potential.push_back({{"potential", c.label}, {"final_loss", trace.value}, {"steps", trace.steps.size()},
-                             {"max_rel_distance_to_bregman_projection", rel_target},
-                             {"max_rel_distance_to_euclidean_projection", rel_euclid},
-                             {"limit", to_std(Eigen::Map<const Vector>(trace.theta.data<double>(), d))},
-                             {"bregman_projection", target}});
+    ctx.measure(c.label + "_steps", trace.steps.size());
+    ctx.measure(c.label + "_limit", to_std(Eigen::Map<const Vector>(trace.theta.data<double>(), d)));
+    ctx.measure(c.label + "_bregman_projection", target);
   }
-  auto csv = open_output(opt.output_dir, "mirror_descent_bregman.csv");
-  if (csv.is_open()) {
-    csv << "step";
-    for (const auto& c : cases) csv << "," << c.label;
-    csv << "\n";
-    size_t rows = 0;
-    for (const auto& cv : distance_curves) rows = std::max(rows, cv.size());
-    for (size_t k = 0; k < rows; ++k) {
-      csv << k * every;
-      for (const auto& cv : distance_curves) csv << "," << (k < cv.size() ? std::max(cv[k], 1e-300) : NAN);
-      csv << "\n";
-    }
-    csv.close();
-    plot_csv(opt.output_dir, "mirror_descent_bregman",
-             {.title = "mirror descent: max |w_t - argmin_{Xw=y} D_R(w, w_0)|", .x_label = "step",
-              .y_label = "distance to the Bregman projection",
-              .series = {{"step", "negative_entropy", "R = negative entropy"}, {"step", "half_squared_l3", "R = ½‖w‖_3²"}},
-              .log_y = true});
+  std::vector<std::string> columns = {"step"};
+  for (const auto& c : cases) columns.push_back(c.label);
+  Table& curves = ctx.trace("mirror_descent_bregman", columns);
+  size_t rows = 0;
+  for (const auto& cv : distance_curves) rows = std::max(rows, cv.size());
+  for (size_t k = 0; k < rows; ++k) {
+    std::vector<Cell> row = {int64_t(k) * every};
+    for (const auto& cv : distance_curves) row.push_back(k < cv.size() ? std::max(cv[k], 1e-300) : NAN);
+    curves.add_row(row);
   }
-  Result r;
-  r.measured = {{"per_potential", per_potential}, {"n", n}, {"d", d}, {"learning_rate", eta}};
-  r.expected = {{"max_rel_distance_to_bregman_projection", 0.0}, {"final_loss", 0.0},
-                {"max_rel_distance_to_euclidean_projection", "> 0.01 (the potential matters)"}};
-  r.tolerance = {{"max_rel_distance_to_bregman_projection", 1e-6}, {"final_loss", "≤ 1e-16 ‖y‖²"}};
-  r.passed = passed;
-  r.notes = "X uniform in [0,1]^{n×d}, y = Xw* with w* in [0.5,1.5]^d, w0 uniform in [0.2,2]^d (so ∇R(w0) ≠ 0 and "
-            "the limit is a projection of w0, not argmin R); L = Σ(wᵀx−y)² as (8.1); η = 0.1/λ_max(XXᵀ).";
-  return r;
-}
-
-}  // namespace
-
-void register_mirror_descent_bregman(Registry& reg) {
-  reg.add({"mirror_descent_bregman",
-           {"001 (Arora, ch. 8)", "§8.1.1, Thm 8.1.2"},
-           "mirror descent that reaches zero loss on underdetermined least squares converges to "
-           "argmin_{Xw=y} D_R(w, w0), the Bregman projection of its start (not the Euclidean one)",
-           run_mirror_descent_bregman});
+  curves.plot({.title = "mirror descent: max |w_t - argmin_{Xw=y} D_R(w, w_0)|", .x_label = "step",
+               .y_label = "distance to the Bregman projection",
+               .series = {{"step", "negative_entropy", "R = negative entropy"}, {"step", "half_squared_l3", "R = ½‖w‖_3²"}},
+               .log_y = true});
+  ctx.measure("n", n);
+  ctx.measure("d", d);
+  ctx.measure("learning_rate", eta);
+  ctx.note("X uniform in [0,1]^{n×d}, y = Xw* with w* in [0.5,1.5]^d, w0 uniform in [0.2,2]^d (so ∇R(w0) ≠ 0 and "
+           "the limit is a projection of w0, not argmin R); L = Σ(wᵀx−y)² as (8.1); η = 0.1/λ_max(XXᵀ).");
 }
 
 }  // namespace descent::experiments

@@ -10,12 +10,12 @@
 
 #include "descent/experiments/experiment.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_natural_gradient_coupled_gaussian(const RunOptions& opt) {
+DESCENT_EXPERIMENT(natural_gradient_coupled_gaussian, "004 (Murphy, PML2 ch. 6)", "§6.4.3, eqs. 6.91–6.94, Fig 6.6",
+                   "on the coupled Gaussian from θ = (1, −1), natural gradient descent goes in a straight line to the "
+                   "optimum while gradient descent winds and takes far more steps") {
   Eigen::Matrix2d J;
   J << 3.0, 1.0 / 3.0, 1.0 / 3.0, 0.0;
   const Eigen::Matrix2d F = J.transpose() * J;
@@ -25,7 +25,7 @@ Result run_natural_gradient_coupled_gaussian(const RunOptions& opt) {
   const Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d> eig(F);
   const double lmax = eig.eigenvalues()[1], lmin = eig.eigenvalues()[0];
   const double target = 1e-8;  // excess loss at which a run counts as converged
-  const int64_t max_steps = opt.quick ? 200000 : 2000000;
+  const int64_t max_steps = ctx.pick<int64_t>(200000, 2000000);
   struct Path {
     std::vector<Eigen::Vector2d> points;
     int64_t steps_to_target = -1;
@@ -53,54 +53,36 @@ Result run_natural_gradient_coupled_gaussian(const RunOptions& opt) {
   // Path length over the straight distance between the path's ends.
   auto ratio = [&](const Path& p) { return p.length / (theta0 - p.points.back()).norm(); };
 
-  auto csv = open_output(opt.output_dir, "natural_gradient_coupled_gaussian.csv");
-  if (csv.is_open()) {
-    csv << "k,ngd_theta1,ngd_theta2,gd_theta1,gd_theta2\n";
-    const size_t rows = std::max(ngd.points.size(), gd.points.size());
-    for (size_t k = 0; k < rows; ++k) {
-      csv << k;
-      for (const Path* p : {&ngd, &gd}) {
-        if (k < p->points.size()) csv << "," << p->points[k][0] << "," << p->points[k][1];
-        else csv << ",NaN,NaN";
-      }
-      csv << "\n";
-    }
-    csv.close();
-    plot_csv(opt.output_dir, "natural_gradient_coupled_gaussian",
-             {.title = "Murphy Fig 6.6: NGD (straight) vs GD (winding) from (1, -1)", .x_label = "theta1",
+  Table& paths = ctx.trace("natural_gradient_coupled_gaussian", {"k", "ngd_theta1", "ngd_theta2", "gd_theta1", "gd_theta2"});
+  const size_t rows = std::max(ngd.points.size(), gd.points.size());
+  for (size_t k = 0; k < rows; ++k) {
+    std::vector<Cell> row = {k};
+    for (const Path* p : {&ngd, &gd})
+      row.push_back(k < p->points.size() ? p->points[k][0] : NAN),
+          row.push_back(k < p->points.size() ? p->points[k][1] : NAN);
+    paths.add_row(row);
+  }
+  paths.plot({.title = "Murphy Fig 6.6: NGD (straight) vs GD (winding) from (1, -1)", .x_label = "theta1",
               .y_label = "theta2",
               .series = {{"ngd_theta1", "ngd_theta2", "natural gradient, eta = 0.1", true},
                          {"gd_theta1", "gd_theta2", "gradient descent, eta = 1/lambda_max", false}}});
-  }
-  Result r;
-  r.measured = {{"fisher", {{F(0, 0), F(0, 1)}, {F(1, 0), F(1, 1)}}},
-                {"fisher_condition_number", lmax / lmin},
-                {"ngd", {{"learning_rate", eta_ngd}, {"steps_to_excess_loss_1e-8", ngd.steps_to_target},
-                         {"max_distance_from_segment", ngd.max_off_segment}, {"path_length_over_distance", ratio(ngd)}}},
-                {"gd", {{"learning_rate", eta_gd}, {"steps_to_excess_loss_1e-8", gd.steps_to_target},
-                        {"max_distance_from_segment", gd.max_off_segment}, {"path_length_over_distance", ratio(gd)}}}};
-  r.expected = {{"fisher", {{9.0 + 1.0 / 9.0, 1.0}, {1.0, 1.0 / 9.0}}},
-                {"ngd.max_distance_from_segment", 0.0}, {"ngd.path_length_over_distance", 1.0},
-                {"gd", "leaves the segment (> 0.1) and needs > 100× the NGD steps"}};
-  r.tolerance = {{"fisher", 1e-12}, {"ngd.max_distance_from_segment", 1e-12}, {"ngd.path_length_over_distance", 1e-9}};
-  const bool fisher_ok = std::abs(F(0, 0) - (9.0 + 1.0 / 9.0)) < 1e-12 && std::abs(F(0, 1) - 1.0) < 1e-12 &&
-                         std::abs(F(1, 1) - 1.0 / 9.0) < 1e-12;
-  r.passed = fisher_ok && ngd.steps_to_target > 0 && ngd.max_off_segment < 1e-12 &&
-             std::abs(ratio(ngd) - 1.0) < 1e-9 && gd.max_off_segment > 0.1 &&
-             (gd.steps_to_target < 0 || gd.steps_to_target > 100 * ngd.steps_to_target);
-  r.notes = "GD uses the largest stable-and-monotone step 1/λ_max(F); NGD uses η = 0.1 (any η ∈ (0, 2) is straight). "
-            "Paths are the iterates (every step for the first 2000, then every 100th).";
-  return r;
-}
-
-}  // namespace
-
-void register_natural_gradient_coupled_gaussian(Registry& reg) {
-  reg.add({"natural_gradient_coupled_gaussian",
-           {"004 (Murphy, PML2 ch. 6)", "§6.4.3, eqs. 6.91–6.94, Fig 6.6"},
-           "on the coupled Gaussian from θ = (1, −1), natural gradient descent goes in a straight line to the optimum "
-           "while gradient descent winds and takes far more steps",
-           run_natural_gradient_coupled_gaussian});
+  Table& methods = ctx.table("methods", {"method", "learning_rate", "steps_to_excess_loss_1e-8",
+                                         "max_distance_from_segment", "path_length_over_distance"});
+  methods.add_row({"ngd", eta_ngd, ngd.steps_to_target, ngd.max_off_segment, ratio(ngd)});
+  methods.add_row({"gd", eta_gd, gd.steps_to_target, gd.max_off_segment, ratio(gd)});
+  ctx.measure("fisher_condition_number", lmax / lmin);
+  ctx.check.within("fisher_11", F(0, 0), 9.0 + 1.0 / 9.0, 1e-12);
+  ctx.check.within("fisher_12", F(0, 1), 1.0, 1e-12);
+  ctx.check.within("fisher_22", F(1, 1), 1.0 / 9.0, 1e-12);
+  ctx.check.holds("ngd_reaches_excess_loss_1e-8", ngd.steps_to_target > 0, "NGD reaches excess loss 1e-8");
+  ctx.check.below("ngd_max_distance_from_segment", ngd.max_off_segment, 1e-12);
+  ctx.check.within("ngd_path_length_over_distance", ratio(ngd), 1.0, 1e-9);
+  ctx.check.above("gd_max_distance_from_segment", gd.max_off_segment, 0.1);
+  ctx.check.holds("gd_needs_over_100x_the_ngd_steps",
+                  gd.steps_to_target < 0 || gd.steps_to_target > 100 * ngd.steps_to_target,
+                  "GD needs > 100× the NGD steps (or does not reach the target)");
+  ctx.note("GD uses the largest stable-and-monotone step 1/λ_max(F); NGD uses η = 0.1 (any η ∈ (0, 2) is straight). "
+           "Paths are the iterates (every step for the first 2000, then every 100th).");
 }
 
 }  // namespace descent::experiments

@@ -13,19 +13,21 @@
 #include "descent/experiments/experiment.hpp"
 #include "descent/probe/gradient_noise.hpp"
 #include "landscape_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_noise_follows_curvature(const RunOptions& opt) {
-  const bool quick = opt.quick;
+DESCENT_EXPERIMENT(noise_follows_curvature, "000 (Zhu et al., ICML 2019)",
+                   "§4, gradient noise covariance vs Hessian; Arora Problem 12.1.1",
+                   "Near a well-fit minimum of a cross-entropy model the gradient-noise covariance and the Hessian "
+                   "share their top eigenspace (overlap far above a random subspace's) and Tr(HΣ) exceeds the "
+                   "isotropic Tr H·Tr Σ/P") {
+  const bool quick = ctx.quick;
   const int64_t n = quick ? 300 : 2000;
   const int top_k = quick ? 3 : 5;
   const int64_t fit_steps = quick ? 300 : 2000;
   const data::Dataset d = landscape::fashion_subset(n);
   nn::Model model = nn::mlp(784, 10, {.hidden = {quick ? int64_t(16) : int64_t(64)}, .activation = nn::Activation::tanh});
-  model.initialize(opt.seed);
+  model.initialize(ctx.seed);
   nn::ModelObjective f(model, nn::Loss::softmax_cross_entropy, d.inputs, d.targets, 1000);
   Tensor& theta = model.parameters();
   const double fit_loss = landscape::gradient_descent(f, theta, 0.2, fit_steps);
@@ -40,7 +42,7 @@ Result run_noise_follows_curvature(const RunOptions& opt) {
   o.top_k = top_k;
   o.trace_matvecs = quick ? 30 : 99;
   o.lanczos.tolerance = 1e-4;
-  o.seed = opt.seed;
+  o.seed = ctx.seed;
   const probe::NoiseCurvatureAlignment a = probe::noise_curvature_alignment(h, sigma, o);
   probe::LanczosOptions lo = o.lanczos;
   lo.num_eigenpairs = top_k;
@@ -49,66 +51,41 @@ Result run_noise_follows_curvature(const RunOptions& opt) {
       probe::subspace_alignment(probe::eigenvectors(a.hessian_top), probe::eigenvectors(fisher_top));
   const double random_overlap = double(top_k) / double(P);
 
-  auto csv = open_output(opt.output_dir, "noise_follows_curvature.csv");
-  if (csv.is_open()) {
-    csv << "index,hessian_eigenvalue,noise_eigenvalue,fisher_eigenvalue,cosine_hessian_noise,cosine_hessian_fisher,"
-           "hessian_relative_residual,noise_relative_residual\n";
-    for (int i = 0; i < top_k; ++i)
-      csv << i + 1 << "," << a.hessian_top.pairs[i].value << "," << a.noise_top.pairs[i].value << ","
-          << fisher_top.pairs[i].value << "," << a.top_eigenspaces.cosines[i] << "," << hf.cosines[i] << ","
-          << a.hessian_top.pairs[i].relative_residual << "," << a.noise_top.pairs[i].relative_residual << "\n";
-    csv.close();
-    const auto dir = std::filesystem::path(opt.output_dir);
-    render_plot({.csv_path = (dir / "noise_follows_curvature.csv").string(),
-                 .png_path = (dir / "principal_cosines.png").string(),
-                 .title = fmt::format("Top-{} eigenspaces near a fitted minimum: principal-angle cosines", top_k),
-                 .x_label = "index",
-                 .y_label = "cosine",
-                 .series = {{"index", "cosine_hessian_noise", "H vs Σ", true},
-                            {"index", "cosine_hessian_fisher", "H vs empirical Fisher", true}}});
-  }
-  const bool converged = a.hessian_top.converged && a.noise_top.converged && fisher_top.converged;
-  const double min_overlap = 0.5;
-  Result r;
-  r.measured = {{"examples", n}, {"parameters", P}, {"fit_loss", fit_loss}, {"fit_accuracy", accuracy},
-                {"top_k", top_k},
-                {"overlap_hessian_noise", a.top_eigenspaces.mean_squared_cosine},
-                {"cosines_hessian_noise", a.top_eigenspaces.cosines},
-                {"overlap_hessian_fisher", hf.mean_squared_cosine}, {"cosines_hessian_fisher", hf.cosines},
-                {"random_subspace_overlap", random_overlap},
-                {"trace_hessian_noise", a.trace_hessian_noise.trace},
-                {"trace_hessian_noise_standard_error", a.trace_hessian_noise.standard_error},
-                {"trace_hessian", a.trace_hessian.trace}, {"trace_noise", a.trace_noise},
-                {"alignment_ratio", a.alignment_ratio},
-                {"hessian_top", json::array()}, {"noise_top", json::array()},
-                {"eigenpairs_converged", converged},
-                {"noise_gradient_buffer_bytes", sigma.buffer_bytes()}, {"memory_cap_bytes", cap}};
-  for (int i = 0; i < top_k; ++i) {
-    r.measured["hessian_top"].push_back(
-        {{"value", a.hessian_top.pairs[i].value}, {"relative_residual", a.hessian_top.pairs[i].relative_residual}});
-    r.measured["noise_top"].push_back(
-        {{"value", a.noise_top.pairs[i].value}, {"relative_residual", a.noise_top.pairs[i].relative_residual}});
-  }
-  r.expected = {{"overlap_hessian_noise", fmt::format(">= {}", min_overlap)},
-                {"alignment_ratio", "> 1"}, {"eigenpairs_converged", true}};
-  r.tolerance = {{"lanczos_relative_residual", o.lanczos.tolerance}};
-  r.passed = converged && a.top_eigenspaces.mean_squared_cosine >= min_overlap && a.alignment_ratio > 1.0;
-  r.notes = fmt::format(
+  Table& t = ctx.table("noise_follows_curvature",
+                       {"index", "hessian_eigenvalue", "noise_eigenvalue", "fisher_eigenvalue", "cosine_hessian_noise",
+                        "cosine_hessian_fisher", "hessian_relative_residual", "noise_relative_residual"});
+  for (int i = 0; i < top_k; ++i)
+    t.add_row({i + 1, a.hessian_top.pairs[i].value, a.noise_top.pairs[i].value, fisher_top.pairs[i].value,
+               a.top_eigenspaces.cosines[i], hf.cosines[i], a.hessian_top.pairs[i].relative_residual,
+               a.noise_top.pairs[i].relative_residual});
+  t.plot({.title = fmt::format("Top-{} eigenspaces near a fitted minimum: principal-angle cosines", top_k),
+          .x_label = "index",
+          .y_label = "cosine",
+          .series = {{"index", "cosine_hessian_noise", "H vs Σ", true},
+                     {"index", "cosine_hessian_fisher", "H vs empirical Fisher", true}}},
+         "_principal_cosines");
+  ctx.measure("examples", n);
+  ctx.measure("parameters", P);
+  ctx.measure("fit_loss", fit_loss);
+  ctx.measure("fit_accuracy", accuracy);
+  ctx.measure("overlap_hessian_fisher", hf.mean_squared_cosine);
+  ctx.measure("random_subspace_overlap", random_overlap);
+  ctx.measure("trace_hessian_noise", a.trace_hessian_noise.trace);
+  ctx.measure("trace_hessian_noise_standard_error", a.trace_hessian_noise.standard_error);
+  ctx.measure("trace_hessian", a.trace_hessian.trace);
+  ctx.measure("trace_noise", a.trace_noise);
+  ctx.measure("noise_gradient_buffer_bytes", sigma.buffer_bytes());
+  ctx.measure("memory_cap_bytes", cap);
+  ctx.measure("lanczos_relative_tolerance", o.lanczos.tolerance);
+  ctx.check.holds("eigenpairs_converged", a.hessian_top.converged && a.noise_top.converged && fisher_top.converged,
+                  "Lanczos converged for H, Σ and F");
+  ctx.check.at_least("overlap_hessian_noise", a.top_eigenspaces.mean_squared_cosine, 0.5);
+  ctx.check.above("alignment_ratio", a.alignment_ratio, 1.0);
+  ctx.note(fmt::format(
       "Fashion-MNIST first {} training images, MLP 784-{}-10 tanh, softmax cross-entropy, fitted by {} full-batch GD "
       "steps (η = 0.2). Σ and F over all {} examples, streamed per-example gradients under a {} MiB cap. A random "
       "{}-dimensional subspace would overlap {:.2g}.",
-      n, quick ? 16 : 64, fit_steps, n, cap >> 20, top_k, random_overlap);
-  return r;
-}
-
-}  // namespace
-
-void register_noise_follows_curvature(Registry& reg) {
-  reg.add({"noise_follows_curvature",
-           {"000 (Zhu et al., ICML 2019)", "§4, gradient noise covariance vs Hessian; Arora Problem 12.1.1"},
-           "Near a well-fit minimum of a cross-entropy model the gradient-noise covariance and the Hessian share their "
-           "top eigenspace (overlap far above a random subspace's) and Tr(HΣ) exceeds the isotropic Tr H·Tr Σ/P",
-           run_noise_follows_curvature});
+      n, quick ? 16 : 64, fit_steps, n, cap >> 20, top_k, random_overlap));
 }
 
 }  // namespace descent::experiments

@@ -6,24 +6,23 @@
 // Also: ‖K_W0 − K∞‖_F falls like M^{-1/2}, and λ_min(K∞) > 0 for distinct inputs.
 #include <Eigen/Dense>
 #include <cmath>
-#include <numeric>
 
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/experiments/experiment.hpp"
 #include "descent/probe/kernels.hpp"
-#include "output.hpp"
+#include "ntk_common.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_ntk_concentration(const RunOptions& opt) {
+DESCENT_EXPERIMENT(ntk_concentration, "002 (Suzuki, slides)", "§2.4, Hoeffding concentration of the NTK Gram",
+                   "‖K_W0 − K∞‖_F² ≤ n² log(2n²/δ)/(2M) with frequency ≥ 1 − δ, the error falls like M^{-1/2}, "
+                   "and λ_min(K∞) > 0 for distinct unit inputs") {
   const int64_t n = 20, d = 10;
-  const int trials = opt.quick ? 20 : 50;
-  const std::vector<int64_t> widths =
-      opt.quick ? std::vector<int64_t>{100, 1000, 10000} : std::vector<int64_t>{100, 1000, 10000, 100000};
+  const int trials = ctx.pick(20, 50);
+  const auto widths = ctx.pick<std::vector<int64_t>>({100, 1000, 10000}, {100, 1000, 10000, 100000});
   const double delta = 0.1;
-  Rng rng(opt.seed);
+  Rng rng(ctx.seed);
   Tensor X = rng.normal_tensor({n, d}, DType::f64);
   for (int64_t i = 0; i < n; ++i) {
     double s = 0;
@@ -41,11 +40,8 @@ Result run_ntk_concentration(const RunOptions& opt) {
     }
   const double lambda_min = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(k_inf, Eigen::EigenvaluesOnly).eigenvalues()[0];
 
-  auto csv = open_output(opt.output_dir, "ntk_concentration.csv");
-  if (csv.is_open()) csv << "width,trial,frobenius_error_squared,bound\n";
-  json per_width = json::array();
-  double min_frequency = 1.0;
-  std::vector<double> log_width, log_error;
+  Table& trials_csv = ctx.trace("ntk_concentration", {"width", "trial", "frobenius_error_squared", "bound"});
+  Table& per_width = ctx.table("per_width", {"width", "frequency_within_bound", "mean_frobenius_error", "bound_frobenius"});
   for (int64_t M : widths) {
     const double bound = double(n * n) * std::log(2.0 * n * n / delta) / (2.0 * M);
     int within = 0;
@@ -64,44 +60,21 @@ Result run_ntk_concentration(const RunOptions& opt) {
         }
       within += err2 <= bound;
       mean_error += std::sqrt(err2) / trials;
-      if (csv.is_open()) csv << M << "," << t << "," << err2 << "," << bound << "\n";
+      trials_csv.add_row({M, t, err2, bound});
     }
-    const double frequency = double(within) / trials;
-    min_frequency = std::min(min_frequency, frequency);
-    log_width.push_back(std::log(double(M)));
-    log_error.push_back(std::log(mean_error));
-    per_width.push_back({{"width", M}, {"frequency_within_bound", frequency}, {"mean_frobenius_error", mean_error},
-                         {"bound_frobenius", std::sqrt(bound)}});
+    per_width.add_row({M, double(within) / trials, mean_error, std::sqrt(bound)});
   }
-  // Least-squares slope of log ‖K_W0 − K∞‖_F against log M.
-  const double mx = std::accumulate(log_width.begin(), log_width.end(), 0.0) / log_width.size();
-  const double my = std::accumulate(log_error.begin(), log_error.end(), 0.0) / log_error.size();
-  double sxy = 0, sxx = 0;
-  for (size_t i = 0; i < log_width.size(); ++i)
-    sxy += (log_width[i] - mx) * (log_error[i] - my), sxx += (log_width[i] - mx) * (log_width[i] - mx);
-  const double slope = sxy / sxx;
-
-  Result r;
-  r.measured = {{"per_width", per_width}, {"min_frequency_within_bound", min_frequency},
-                {"error_slope_vs_width_loglog", slope}, {"lambda_min_K_inf", lambda_min},
-                {"n", n}, {"d", d}, {"trials", trials}, {"delta", delta}};
-  r.expected = {{"min_frequency_within_bound", 1 - delta}, {"error_slope_vs_width_loglog", -0.5},
-                {"lambda_min_K_inf", "> 0"}};
-  r.tolerance = {{"min_frequency_within_bound", ">= expected"}, {"error_slope_vs_width_loglog", 0.1}};
-  r.passed = min_frequency >= 1 - delta && within(slope, -0.5, 0.1) && lambda_min > 0;
-  r.notes = "Unit-norm Gaussian inputs; K∞ = x_iᵀx_j (π − arccos x_iᵀx_j)/(2π) through probe::gaussian_expectations. "
-            "The union bound is loose: the measured error sits far below it at every width.";
-  return r;
-}
-
-}  // namespace
-
-void register_ntk_concentration(Registry& reg) {
-  reg.add({"ntk_concentration",
-           {"002 (Suzuki, slides)", "§2.4, Hoeffding concentration of the NTK Gram"},
-           "‖K_W0 − K∞‖_F² ≤ n² log(2n²/δ)/(2M) with frequency ≥ 1 − δ, the error falls like M^{-1/2}, and "
-           "λ_min(K∞) > 0 for distinct unit inputs",
-           run_ntk_concentration});
+  const auto frequency = per_width.column("frequency_within_bound");
+  ctx.measure("n", n);
+  ctx.measure("d", d);
+  ctx.measure("trials", trials);
+  ctx.measure("delta", delta);
+  ctx.check.at_least("min_frequency_within_bound", *std::min_element(frequency.begin(), frequency.end()), 1 - delta);
+  ctx.check.within("error_slope_vs_width_loglog",
+                   ntk::loglog_slope(per_width.column("width"), per_width.column("mean_frobenius_error")), -0.5, 0.1);
+  ctx.check.above("lambda_min_K_inf", lambda_min, 0.0);
+  ctx.note("Unit-norm Gaussian inputs; K∞ = x_iᵀx_j (π − arccos x_iᵀx_j)/(2π) through probe::gaussian_expectations. "
+           "The union bound is loose: the measured error sits far below it at every width.");
 }
 
 }  // namespace descent::experiments

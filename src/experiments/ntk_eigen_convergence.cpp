@@ -10,20 +10,20 @@
 #include "descent/probe/empirical_ntk.hpp"
 #include "descent/probe/kernel_regression.hpp"
 #include "ntk_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_ntk_eigen_convergence(const RunOptions& opt) {
-  const int64_t n = opt.quick ? 100 : 300, width = opt.quick ? 2000 : 8000, steps = opt.quick ? 60 : 200;
+DESCENT_EXPERIMENT(ntk_eigen_convergence, "001 (Arora, ch. 9)", "§9.1, Lemma 9.1.1, Fig. 9.1",
+                   "the residual's projection on NTK eigenvector v_i decays like e^{−λ_i t}; true labels converge "
+                   "faster than random labels") {
+  const int64_t n = ctx.pick(100, 300), width = ctx.pick(2000, 8000), steps = ctx.pick(60, 200);
   const int top = 10;
   ntk::TwoClassData d = ntk::two_class_fashion_mnist(n, 0);
   Tensor y_random = Tensor::zeros({n, 1}, DType::f64);
-  Rng rng(opt.seed);
+  Rng rng(ctx.seed);
   for (int64_t i = 0; i < n; ++i) y_random.set(i, rng.uniform() < 0.5 ? 1.0 : -1.0);
 
-  nn::Model model = ntk::two_layer_relu(196, width, opt.seed);
+  nn::Model model = ntk::two_layer_relu(196, width, ctx.seed);
   const Tensor H = probe::empirical_ntk(model, d.X, {.dtype = DType::f64});
   const probe::GramSpectrum spectrum = probe::gram_spectrum(H);
   const double lambda_max = spectrum.eigenvalues.at(0);
@@ -64,52 +64,36 @@ Result run_ntk_eigen_convergence(const RunOptions& opt) {
       }
     });
   }
-  const double fraction_true = top_fraction(d.y), fraction_random = top_fraction(y_random);
-
-  if (auto csv = open_output(opt.output_dir, "ntk_eigen_convergence.csv"); csv.is_open()) {
-    csv << "step,loss_true,loss_random";
-    for (int64_t i : shown) csv << ",measured_v" << i + 1 << ",predicted_v" << i + 1;
-    csv << "\n";
-    for (int64_t k = 0; k <= steps; ++k) {
-      csv << k << "," << loss_true[k] << "," << loss_random[k];
-      for (size_t s = 0; s < shown.size(); ++s) csv << "," << measured[k][s] << "," << predicted[k][s];
-      csv << "\n";
-    }
-    csv.close();
-    PlotSpec plot{.csv_path = opt.output_dir + "/ntk_eigen_convergence.csv",
-                  .png_path = opt.output_dir + "/ntk_eigen_convergence.png",
-                  .title = "residual along NTK eigenvectors: |v_i^T (u_k - y)| (points) vs e^{-eta lambda_i k/n}",
-                  .x_label = "GD step k", .y_label = "|projection|", .log_y = true};
-    for (int64_t i : shown) {
-      plot.series.push_back({"step", "measured_v" + std::to_string(i + 1), "v" + std::to_string(i + 1), true});
-      plot.series.push_back({"step", "predicted_v" + std::to_string(i + 1), "", false});
-    }
-    render_plot(plot);
+  std::vector<std::string> columns = {"step", "loss_true", "loss_random"};
+  for (int64_t i : shown)
+    columns.push_back("measured_v" + std::to_string(i + 1)), columns.push_back("predicted_v" + std::to_string(i + 1));
+  Table& t = ctx.trace("ntk_eigen_convergence", columns);
+  for (int64_t k = 0; k <= steps; ++k) {
+    std::vector<Cell> row = {k, loss_true[k], loss_random[k]};
+    for (size_t s = 0; s < shown.size(); ++s) row.push_back(measured[k][s]), row.push_back(predicted[k][s]);
+    t.add_row(row);
   }
-  const double final_true = loss_true.back() / loss_true.front(), final_random = loss_random.back() / loss_random.front();
-  Result r;
-  r.measured = {{"n", n}, {"width", width}, {"steps", steps}, {"learning_rate", lr}, {"lambda_max", lambda_max},
-                {"lambda_10", spectrum.eigenvalues.at(9)}, {"max_relative_deviation_from_linear_dynamics", worst_deviation},
-                {"label_fraction_top10_true", fraction_true}, {"label_fraction_top10_random", fraction_random},
-                {"relative_final_loss_true", final_true}, {"relative_final_loss_random", final_random}};
-  r.expected = {{"max_relative_deviation_from_linear_dynamics", "<= 0.05"},
-                {"label_fraction_top10_true", "> random"}, {"relative_final_loss_true", "< random"}};
-  r.tolerance = {{"max_relative_deviation_from_linear_dynamics", 0.05}};
-  r.passed = worst_deviation <= 0.05 && fraction_true > fraction_random && final_true < final_random;
-  r.notes = "Classes T-shirt (+1) vs Trouser (−1), 14×14 pooled unit-norm images; H = empirical NTK (probe::empirical_ntk) "
-            "at initialization; η = n/(2λ_max). Deviation compares the measured residual with the discrete linear "
-            "dynamics (I − ηH/n)^k r_0 at every step; the CSV's predicted columns are Arora's e^{−ηλ_i k/n}.";
-  return r;
-}
-
-}  // namespace
-
-void register_ntk_eigen_convergence(Registry& reg) {
-  reg.add({"ntk_eigen_convergence",
-           {"001 (Arora, ch. 9)", "§9.1, Lemma 9.1.1, Fig. 9.1"},
-           "the residual's projection on NTK eigenvector v_i decays like e^{−λ_i t}; true labels converge faster than "
-           "random labels",
-           run_ntk_eigen_convergence});
+  PlotSpec plot{.title = "residual along NTK eigenvectors: |v_i^T (u_k - y)| (points) vs e^{-eta lambda_i k/n}",
+                .x_label = "GD step k", .y_label = "|projection|", .log_y = true};
+  for (int64_t i : shown) {
+    plot.series.push_back({"step", "measured_v" + std::to_string(i + 1), "v" + std::to_string(i + 1), true});
+    plot.series.push_back({"step", "predicted_v" + std::to_string(i + 1), "", false});
+  }
+  t.plot(plot);
+  ctx.measure("n", n);
+  ctx.measure("width", width);
+  ctx.measure("steps", steps);
+  ctx.measure("learning_rate", lr);
+  ctx.measure("lambda_max", lambda_max);
+  ctx.measure("lambda_10", spectrum.eigenvalues.at(9));
+  ctx.check.at_most("max_relative_deviation_from_linear_dynamics", worst_deviation, 0.05);
+  ctx.check.above("label_fraction_top10_true", top_fraction(d.y), top_fraction(y_random));
+  ctx.check.below("relative_final_loss_true", loss_true.back() / loss_true.front(),
+                  loss_random.back() / loss_random.front());
+  ctx.note("Classes T-shirt (+1) vs Trouser (−1), 14×14 pooled unit-norm images; H = empirical NTK "
+           "(probe::empirical_ntk) at initialization; η = n/(2λ_max). Deviation compares the measured residual with "
+           "the discrete linear dynamics (I − ηH/n)^k r_0 at every step; the CSV's predicted columns are Arora's "
+           "e^{−ηλ_i k/n}.");
 }
 
 }  // namespace descent::experiments

@@ -26,7 +26,6 @@
 #include "descent/probe/kernel_regression.hpp"
 #include "descent/probe/kernels.hpp"
 #include "ntk_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -65,10 +64,14 @@ double frequency_eigenvalue(const Tensor& gram, const std::vector<double>& angle
   return dot(c, matmul(gram, c)) / dot(c, c);
 }
 
-Result run_ntk_spectral_bias(const RunOptions& opt) {
-  const int64_t n = opt.quick ? 64 : 128, width = opt.quick ? 8192 : 32768;
-  const std::vector<int64_t> frequencies =
-      opt.quick ? std::vector<int64_t>{1, 2, 4, 8} : std::vector<int64_t>{1, 2, 4, 8, 16};
+}  // namespace
+
+DESCENT_EXPERIMENT(ntk_spectral_bias, "002 (Suzuki, COSS2020 slides); 001 (Arora, ch. 9)",
+                   "Suzuki §2.4 (spectral bias); Arora §9.1 eq. 9.10",
+                   "spectral bias: components along NTK eigenfunctions with large eigenvalues (low frequencies) are "
+                   "fitted first, each at the kernel rate e^{−ηλ_k t/n}; the eigenvalues decay polynomially") {
+  const int64_t n = ctx.pick(64, 128), width = ctx.pick(8192, 32768);
+  const auto frequencies = ctx.pick<std::vector<int64_t>>({1, 2, 4, 8}, {1, 2, 4, 8, 16});
   const double fitted_fraction = 0.9;  // "fitted": 90% of the component's amplitude removed
   const double tolerance = 0.1;        // on measured / predicted fit time
   // Amplitude of each sinusoid. The kernel prediction is linear in y, but the weights must
@@ -78,7 +81,7 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
 
   std::vector<double> angles;
   const Tensor X = circle_points(n, angles);
-  Rng rng(opt.seed);
+  Rng rng(ctx.seed);
   Tensor y = Tensor::zeros({n, 1}, DType::f64);
   for (int64_t k : frequencies) {
     const double phase = rng.uniform(0.0, kTwoPi);
@@ -100,7 +103,7 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
   }
   const int64_t steps = int64_t(std::ceil(1.5 * *std::max_element(predicted_fit.begin(), predicted_fit.end()))) + 5;
 
-  nn::Model model = ntk::two_layer_relu(2, width, opt.seed);
+  nn::Model model = ntk::two_layer_relu(2, width, ctx.seed);
   const Tensor f0 = model.predict(X);
   // The finite-width kernel at initialization, to tell its fluctuation (O(1/√m)) from drift.
   const Tensor empirical_gram = probe::empirical_ntk(model, X, {.dtype = DType::f64});
@@ -117,7 +120,9 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
   });
 
   // Measured fit time: the first crossing of 1 − fitted_fraction, log-interpolated between steps.
-  json per_frequency = json::array();
+  Table& per_frequency = ctx.table("per_frequency", {"frequency", "kernel_eigenvalue", "measured_fit_step",
+                                                     "predicted_fit_step", "empirical_over_kernel_eigenvalue",
+                                                     "measured_over_predicted", "final_unfitted_fraction"});
   std::vector<double> measured_fit;
   double worst_ratio_error = 0;
   const double level = std::log(1.0 - fitted_fraction);
@@ -132,16 +137,10 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
     measured_fit.push_back(t);
     const double ratio = t / predicted_fit[j];
     worst_ratio_error = std::max(worst_ratio_error, std::isfinite(ratio) ? std::abs(ratio - 1.0) : 1e300);
-    per_frequency.push_back({{"frequency", frequencies[j]}, {"kernel_eigenvalue", lambda[j]},
-                             {"measured_fit_step", std::isfinite(t) ? json(t) : json(nullptr)},
-                             {"predicted_fit_step", predicted_fit[j]},
-                             {"empirical_over_kernel_eigenvalue",
-                              frequency_eigenvalue(empirical_gram, angles, frequencies[j]) / lambda[j]}, {"measured_over_predicted", ratio},
-                             {"final_unfitted_fraction", unfitted.back()[j]}});
+    per_frequency.add_row({frequencies[j], lambda[j], t, predicted_fit[j],
+                           frequency_eigenvalue(empirical_gram, angles, frequencies[j]) / lambda[j], ratio,
+                           unfitted.back()[j]});
   }
-  bool ordered = true;  // frequencies are listed by descending λ, so fit times must ascend
-  for (size_t j = 1; j < frequencies.size(); ++j)
-    ordered = ordered && lambda[j] < lambda[j - 1] && measured_fit[j] > measured_fit[j - 1];
 
   // Eigen-decay of Θ∞ on a finer circle (Suzuki: "eigenvalues decay polynomially"): the
   // log-log slope of λ_k over even k in [4, 64], far below the n/2 aliasing limit.
@@ -157,68 +156,49 @@ Result run_ntk_spectral_bias(const RunOptions& opt) {
   const double odd_over_even = frequency_eigenvalue(fine_gram, fine_angles, 3) / frequency_eigenvalue(fine_gram, fine_angles, 2);
   const double expected_exponent = -2.0, exponent_tolerance = 0.2;
 
-  if (auto csv = open_output(opt.output_dir, "ntk_spectral_bias.csv"); csv.is_open()) {
-    csv << "step";
-    for (int64_t k : frequencies) csv << ",measured_k" << k << ",predicted_k" << k;
-    csv << "\n";
-    for (int64_t s = 0; s <= steps; ++s) {
-      csv << s;
-      for (size_t j = 0; j < frequencies.size(); ++j)
-        csv << "," << unfitted[s][j] << "," << std::pow(1.0 - lr * lambda[j] / double(n), double(s));
-      csv << "\n";
-    }
-    csv.close();
-    PlotSpec plot{.csv_path = opt.output_dir + "/ntk_spectral_bias.csv",
-                  .png_path = opt.output_dir + "/ntk_spectral_bias.png",
-                  .title = "unfitted fraction of cos(k theta): net (points) vs kernel (1 - eta lambda_k/n)^t",
-                  .x_label = "GD step t", .y_label = "||P_k (g_t - y)|| / ||P_k y||", .series = {}, .log_y = true,
-                  .extra = "set yrange [1e-3:1.5]"};
-    for (int64_t k : frequencies) {
-      plot.series.push_back({"step", "measured_k" + std::to_string(k), "k = " + std::to_string(k), true});
-      plot.series.push_back({"step", "predicted_k" + std::to_string(k), "kernel, k = " + std::to_string(k), false});
-    }
-    render_plot(plot);
+  std::vector<std::string> columns = {"step"};
+  for (int64_t k : frequencies)
+    columns.push_back("measured_k" + std::to_string(k)), columns.push_back("predicted_k" + std::to_string(k));
+  Table& curves = ctx.trace("ntk_spectral_bias", columns);
+  for (int64_t s = 0; s <= steps; ++s) {
+    std::vector<Cell> row = {s};
+    for (size_t j = 0; j < frequencies.size(); ++j)
+      row.push_back(unfitted[s][j]), row.push_back(std::pow(1.0 - lr * lambda[j] / double(n), double(s)));
+    curves.add_row(row);
   }
-  if (auto csv = open_output(opt.output_dir, "ntk_spectral_bias_spectrum.csv"); csv.is_open()) {
-    csv << "frequency,eigenvalue,power_law\n";
-    for (size_t i = 0; i < ks.size(); ++i)
-      csv << ks[i] << "," << lambdas[i] << "," << lambdas[0] * std::pow(ks[i] / ks[0], expected_exponent) << "\n";
-    csv.close();
-    render_plot({.csv_path = opt.output_dir + "/ntk_spectral_bias_spectrum.csv",
-                 .png_path = opt.output_dir + "/ntk_spectral_bias_spectrum.png",
-                 .title = "infinite-width NTK eigenvalue of frequency k on the circle (even k)", .x_label = "k",
+  PlotSpec plot{.title = "unfitted fraction of cos(k theta): net (points) vs kernel (1 - eta lambda_k/n)^t",
+                .x_label = "GD step t", .y_label = "||P_k (g_t - y)|| / ||P_k y||", .log_y = true,
+                .extra = "set yrange [1e-3:1.5]"};
+  for (int64_t k : frequencies) {
+    plot.series.push_back({"step", "measured_k" + std::to_string(k), "k = " + std::to_string(k), true});
+    plot.series.push_back({"step", "predicted_k" + std::to_string(k), "kernel, k = " + std::to_string(k), false});
+  }
+  curves.plot(plot);
+  Table& spectrum = ctx.trace("ntk_spectral_bias_spectrum", {"frequency", "eigenvalue", "power_law"});
+  for (size_t i = 0; i < ks.size(); ++i)
+    spectrum.add_row({ks[i], lambdas[i], lambdas[0] * std::pow(ks[i] / ks[0], expected_exponent)});
+  spectrum.plot({.title = "infinite-width NTK eigenvalue of frequency k on the circle (even k)", .x_label = "k",
                  .y_label = "lambda_k", .series = {{"frequency", "eigenvalue", "lambda_k", true},
                                                     {"frequency", "power_law", "k^-2", false}},
                  .log_y = true, .extra = "set logscale x"});
-  }
-
-  Result r;
-  r.measured = {{"n", n}, {"width", width}, {"steps", steps}, {"learning_rate", lr}, {"lambda_max", lambda_max},
-                {"per_frequency", per_frequency}, {"fit_times_ordered_by_eigenvalue", ordered},
-                {"max_relative_fit_time_error", worst_ratio_error}, {"eigen_decay_exponent", decay_exponent},
-                {"lambda_3_over_lambda_2", odd_over_even}};
-  r.expected = {{"fit_times_ordered_by_eigenvalue", true},
-                {"measured_over_predicted", "1 for every frequency"},
-                {"eigen_decay_exponent", expected_exponent}};
-  r.tolerance = {{"max_relative_fit_time_error", tolerance}, {"eigen_decay_exponent", exponent_tolerance}};
-  r.passed = ordered && worst_ratio_error <= tolerance && within(decay_exponent, expected_exponent, exponent_tolerance);
-  r.notes = "Two-layer bias-free ReLU net, NTK parameterization, both layers trained, n equispaced points on the unit "
-            "circle, target Σ_k A cos(kθ + φ_k) with A = 0.01 and seeded phases; GD on (1/n)Σ½(g − y)² with η = n/(2λ_max(Θ∞)) "
-            "from g_0 = 0. λ_k = Rayleigh quotient of the infinite-width NTK Gram (probe::ntk_kernel) on cos kθ. "
-            "Fit step = first step where the unfitted fraction of frequency k falls to 10% (log-interpolated); "
-            "predicted ln(0.1)/ln(1 − ηλ_k/n). The exponent −2 = −d for the NTK on the circle S^1 ⊂ R^2 (Bietti & "
-            "Mairal 2019: λ_k ~ k^{−d} on S^{d−1}; the slides state only a polynomial decay). Odd k ≥ 3 have λ_k = 0.";
-  return r;
-}
-
-}  // namespace
-
-void register_ntk_spectral_bias(Registry& reg) {
-  reg.add({"ntk_spectral_bias",
-           {"002 (Suzuki, COSS2020 slides); 001 (Arora, ch. 9)", "Suzuki §2.4 (spectral bias); Arora §9.1 eq. 9.10"},
-           "spectral bias: components along NTK eigenfunctions with large eigenvalues (low frequencies) are fitted "
-           "first, each at the kernel rate e^{−ηλ_k t/n}; the eigenvalues decay polynomially",
-           run_ntk_spectral_bias});
+  ctx.measure("n", n);
+  ctx.measure("width", width);
+  ctx.measure("steps", steps);
+  ctx.measure("learning_rate", lr);
+  ctx.measure("lambda_max", lambda_max);
+  ctx.measure("lambda_3_over_lambda_2", odd_over_even);
+  // Frequencies are listed by descending λ, so fit times must ascend.
+  ctx.check.decreasing("kernel_eigenvalue_by_frequency", lambda);
+  ctx.check.increasing("measured_fit_step_by_frequency", measured_fit);
+  ctx.check.at_most("max_relative_fit_time_error", worst_ratio_error, tolerance);
+  ctx.check.within("eigen_decay_exponent", decay_exponent, expected_exponent, exponent_tolerance);
+  ctx.note("Two-layer bias-free ReLU net, NTK parameterization, both layers trained, n equispaced points on the unit "
+           "circle, target Σ_k A cos(kθ + φ_k) with A = 0.01 and seeded phases; GD on (1/n)Σ½(g − y)² with "
+           "η = n/(2λ_max(Θ∞)) from g_0 = 0. λ_k = Rayleigh quotient of the infinite-width NTK Gram (probe::ntk_kernel) "
+           "on cos kθ. Fit step = first step where the unfitted fraction of frequency k falls to 10% "
+           "(log-interpolated); predicted ln(0.1)/ln(1 − ηλ_k/n). The exponent −2 = −d for the NTK on the circle "
+           "S^1 ⊂ R^2 (Bietti & Mairal 2019: λ_k ~ k^{−d} on S^{d−1}; the slides state only a polynomial decay). "
+           "Odd k ≥ 3 have λ_k = 0.");
 }
 
 }  // namespace descent::experiments

@@ -20,7 +20,6 @@
 #include "descent/probe/kernel_regression.hpp"
 #include "descent/probe/kernels.hpp"
 #include "ntk_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -109,17 +108,22 @@ struct Run {
   std::vector<double> loss_trace;
 };
 
-Result run_ntk_vs_mean_field(const RunOptions& opt) {
-  const int64_t n = 200, d = 8, steps = opt.quick ? 1000 : 3000;
-  const std::vector<int64_t> widths =
-      opt.quick ? std::vector<int64_t>{64, 256, 1024} : std::vector<int64_t>{64, 256, 1024, 4096, 16384};
+}  // namespace
+
+DESCENT_EXPERIMENT(ntk_vs_mean_field, "002 (Suzuki, COSS2020 slides); 001 (Arora, ch. 9)",
+                   "Suzuki §2.3, §2.5 (Chizat–Bach); Arora Lemma 9.2.3",
+                   "with 1/M output scaling and a small initialization the trained neurons concentrate on few "
+                   "directions and move by O(1); with NTK (1/√M) scaling the weights barely move (by O(1/√M)) and "
+                   "stay spread") {
+  const int64_t n = 200, d = 8, steps = ctx.pick(1000, 3000);
+  const auto widths = ctx.pick<std::vector<int64_t>>({64, 256, 1024}, {64, 256, 1024, 4096, 16384});
   // Small initialization of the mean-field net (Chizat–Bach): θ(0) scaled by this factor.
   const double mean_field_init_scale = 0.1;
   // The mean-field net's tangent kernel grows as its neurons grow from the small init; at the
   // NTK net's step (factor 1) the late iterates oscillate and the loss stalls near 1e-2 for
   // most seeds, so its step (in NTK time) is halved.
   const double mean_field_step = 0.5;
-  const Teacher teacher = two_neuron_teacher(n, d, opt.seed);
+  const Teacher teacher = two_neuron_teacher(n, d, ctx.seed);
   // One learning rate in NTK time: η = n/(2λ_max(Θ∞)) for the NTK net; the mean-field net's
   // tangent kernel is Θ/M, so its step is of order η·M (Suzuki §2.5: particles move in O(1) time).
   probe::KernelSpec spec;
@@ -128,7 +132,7 @@ Result run_ntk_vs_mean_field(const RunOptions& opt) {
   const double lr = 0.5 * double(n) / probe::gram_spectrum(probe::ntk_kernel(spec, teacher.X)).eigenvalues.at(0);
 
   auto train = [&](nn::Parameterization p, int64_t M) {
-    nn::Model model = ntk::two_layer_relu(d, M, opt.seed, p);
+    nn::Model model = ntk::two_layer_relu(d, M, ctx.seed, p);
     const bool mean_field = p == nn::Parameterization::mean_field;
     if (mean_field) scale_inplace(model.parameters(), mean_field_init_scale);
     const Tensor theta0 = model.parameters().clone();
@@ -148,108 +152,68 @@ Result run_ntk_vs_mean_field(const RunOptions& opt) {
                s0.effective_rank, s.effective_rank, (loss * loss) / (loss0 * loss0), trace};
   };
 
-  json per_width = json::array();
-  std::vector<double> w, ntk_movement, mf_movement;
+  Table& per_width = ctx.table("ntk_vs_mean_field",
+                               {"width", "ntk_weight_movement", "mean_field_weight_movement", "ntk_concentration",
+                                "mean_field_concentration", "init_concentration", "mean_field_init_concentration",
+                                "ntk_effective_rank", "mean_field_effective_rank", "ntk_relative_loss",
+                                "mean_field_relative_loss"});
   std::vector<Run> ntk_runs, mf_runs;
-  auto csv = open_output(opt.output_dir, "ntk_vs_mean_field.csv");
-  if (csv.is_open())
-    csv << "width,ntk_weight_movement,mean_field_weight_movement,ntk_concentration,mean_field_concentration,"
-           "init_concentration,ntk_effective_rank,mean_field_effective_rank,ntk_relative_loss,mean_field_relative_loss\n";
   for (int64_t M : widths) {
+    ctx.progress(int64_t(ntk_runs.size()), int64_t(widths.size()), "width " + std::to_string(M));
     const Run nt = train(nn::Parameterization::ntk, M), mf = train(nn::Parameterization::mean_field, M);
-    w.push_back(double(M));
-    ntk_movement.push_back(nt.weight_movement);
-    mf_movement.push_back(mf.weight_movement);
     ntk_runs.push_back(nt);
     mf_runs.push_back(mf);
-    auto as_json = [](const Run& r) {
-      return json{{"relative_weight_movement", r.weight_movement}, {"concentration_init", r.concentration_init},
-                  {"concentration_final", r.concentration_final}, {"effective_rank_init", r.rank_init},
-                  {"effective_rank_final", r.rank_final}, {"relative_final_loss", r.relative_loss}};
-    };
-    per_width.push_back({{"width", M}, {"ntk", as_json(nt)}, {"mean_field", as_json(mf)}});
-    if (csv.is_open())
-      csv << M << "," << nt.weight_movement << "," << mf.weight_movement << "," << nt.concentration_final << ","
-          << mf.concentration_final << "," << nt.concentration_init << "," << nt.rank_final << "," << mf.rank_final
-          << "," << nt.relative_loss << "," << mf.relative_loss << "\n";
+    per_width.add_row({M, nt.weight_movement, mf.weight_movement, nt.concentration_final, mf.concentration_final,
+                       nt.concentration_init, mf.concentration_init, nt.rank_final, mf.rank_final, nt.relative_loss,
+                       mf.relative_loss});
   }
-  if (csv.is_open()) {
-    csv.close();
-    render_plot({.csv_path = opt.output_dir + "/ntk_vs_mean_field.csv", .png_path = opt.output_dir + "/ntk_vs_mean_field.png",
-                 .title = "first-layer movement and neuron concentration: NTK vs mean-field scaling",
-                 .x_label = "width M", .y_label = "value",
-                 .series = {{"width", "ntk_weight_movement", "NTK ||W(T)-W(0)||/||W(0)||", true},
-                            {"width", "mean_field_weight_movement", "mean-field ||W(T)-W(0)||/||W(0)||", true},
-                            {"width", "ntk_concentration", "NTK mass near teacher", true},
-                            {"width", "mean_field_concentration", "mean-field mass near teacher", true}},
-                 .log_y = true, .extra = "set logscale x"});
-  }
-
-  if (auto loss_csv = open_output(opt.output_dir, "ntk_vs_mean_field_loss.csv"); loss_csv.is_open()) {
-    loss_csv << "step,ntk,mean_field\n";
-    const Run &nt = ntk_runs.back(), &mf = mf_runs.back();
-    for (size_t i = 0; i < nt.loss_trace.size(); ++i)
-      loss_csv << 10 * i << "," << nt.loss_trace[i] << "," << mf.loss_trace[i] << "\n";
-    loss_csv.close();
-    render_plot({.csv_path = opt.output_dir + "/ntk_vs_mean_field_loss.csv",
-                 .png_path = opt.output_dir + "/ntk_vs_mean_field_loss.png",
-                 .title = "training loss / initial loss at the largest width", .x_label = "GD step",
-                 .y_label = "relative loss",
-                 .series = {{"step", "ntk", "NTK scaling", false}, {"step", "mean_field", "mean-field scaling", false}},
-                 .log_y = true, .extra = ""});
-  }
-  const double ntk_slope = ntk::loglog_slope(w, ntk_movement), mf_slope = ntk::loglog_slope(w, mf_movement);
-  bool ntk_lazy = true, mf_moves = true, fitted = true;
-  double min_mf_concentration = 1, max_mf_rank = 0;
-  for (size_t i = 0; i < widths.size(); ++i) {
-    const Run &nt = ntk_runs[i], &mf = mf_runs[i];
-    ntk_lazy = ntk_lazy && (i == 0 || nt.weight_movement < ntk_runs[i - 1].weight_movement);
-    mf_moves = mf_moves && mf.weight_movement >= 0.5;
-    fitted = fitted && nt.relative_loss <= 0.05 && mf.relative_loss <= 0.05;
-    min_mf_concentration = std::min(min_mf_concentration, mf.concentration_final);
-    max_mf_rank = std::max(max_mf_rank, mf.rank_final);
-  }
+  per_width.plot({.title = "first-layer movement and neuron concentration: NTK vs mean-field scaling",
+                  .x_label = "width M", .y_label = "value",
+                  .series = {{"width", "ntk_weight_movement", "NTK ||W(T)-W(0)||/||W(0)||", true},
+                             {"width", "mean_field_weight_movement", "mean-field ||W(T)-W(0)||/||W(0)||", true},
+                             {"width", "ntk_concentration", "NTK mass near teacher", true},
+                             {"width", "mean_field_concentration", "mean-field mass near teacher", true}},
+                  .log_y = true, .extra = "set logscale x"});
+  Table& loss = ctx.trace("ntk_vs_mean_field_loss", {"step", "ntk", "mean_field"});
+  for (size_t i = 0; i < ntk_runs.back().loss_trace.size(); ++i)
+    loss.add_row({10 * i, ntk_runs.back().loss_trace[i], mf_runs.back().loss_trace[i]});
+  loss.plot({.title = "training loss / initial loss at the largest width", .x_label = "GD step",
+             .y_label = "relative loss",
+             .series = {{"step", "ntk", "NTK scaling", false}, {"step", "mean_field", "mean-field scaling", false}},
+             .log_y = true});
+  const auto w = per_width.column("width"), ntk_movement = per_width.column("ntk_weight_movement");
+  const auto mf_movement = per_width.column("mean_field_weight_movement");
+  const auto mf_concentration = per_width.column("mean_field_concentration");
+  const auto mf_rank = per_width.column("mean_field_effective_rank");
+  double worst_loss = 0;
+  for (size_t i = 0; i < widths.size(); ++i)
+    worst_loss = std::max({worst_loss, ntk_runs[i].relative_loss, mf_runs[i].relative_loss});
+  ctx.measure("n", n);
+  ctx.measure("input_dim", d);
+  ctx.measure("steps", steps);
+  ctx.measure("learning_rate_ntk", lr);
+  ctx.measure("mean_field_init_scale", mean_field_init_scale);
+  ctx.measure("mean_field_step_factor", mean_field_step);
+  ctx.check.decreasing("ntk_weight_movement", ntk_movement);
+  ctx.check.at_most("ntk_movement_slope_vs_width_loglog", ntk::loglog_slope(w, ntk_movement), -0.35);  // -0.5 asymptotically
+  // Order one at every width (the movement is relative to the small init).
+  ctx.check.at_least("min_mean_field_weight_movement", *std::min_element(mf_movement.begin(), mf_movement.end()), 0.5);
+  ctx.check.within("mean_field_movement_slope_vs_width_loglog", ntk::loglog_slope(w, mf_movement), 0.0, 0.1);
+  ctx.check.at_least("min_mean_field_concentration", *std::min_element(mf_concentration.begin(), mf_concentration.end()),
+                     0.6);
   // Narrow NTK nets are only approximately lazy (their neurons do drift towards the teacher),
-  // so the "stays spread" check is at the largest width.
-  const double ntk_concentration_change =
-      std::abs(ntk_runs.back().concentration_final - ntk_runs.back().concentration_init);
-  Result r;
-  r.measured = {{"per_width", per_width}, {"n", n}, {"input_dim", d}, {"steps", steps}, {"learning_rate_ntk", lr},
-                {"mean_field_init_scale", mean_field_init_scale},
-                {"mean_field_step_factor", mean_field_step}, {"ntk_movement_slope_vs_width_loglog", ntk_slope},
-                {"ntk_movement_decreasing_in_width", ntk_lazy},
-                {"mean_field_movement_slope_vs_width_loglog", mf_slope}, {"min_mean_field_concentration", min_mf_concentration},
-                {"ntk_concentration_change_at_largest_width", ntk_concentration_change},
-                {"max_mean_field_effective_rank", max_mf_rank}, {"both_fit_training_data", fitted}};
-  r.expected = {{"ntk_movement_decreasing_in_width", true},
-                {"ntk_movement_slope_vs_width_loglog", "-0.5 (<= -0.35)"},
-                {"mean_field_weight_movement", ">= 0.5 at every width (order one)"},
-                {"mean_field_movement_slope_vs_width_loglog", "0 (independent of M)"},
-                {"min_mean_field_concentration", ">= 0.6"},
-                {"ntk_concentration_change_at_largest_width", "<= 0.05 (stays at its initial value)"},
-                {"max_mean_field_effective_rank", "<= 3 (two teacher directions; d = 8 at init)"},
-                {"both_fit_training_data", "relative final loss <= 0.05"}};
-  r.tolerance = {{"ntk_movement_slope_vs_width_loglog", 0.15}, {"mean_field_movement_slope_vs_width_loglog", 0.1}, {"ntk_concentration_change_at_largest_width", 0.05}};
-  r.passed = ntk_lazy && ntk_slope <= -0.35 && mf_moves && std::abs(mf_slope) <= 0.1 && min_mf_concentration >= 0.6 &&
-             ntk_concentration_change <= 0.05 && max_mf_rank <= 3.0 && fitted;
-  r.notes = "Two-layer bias-free ReLU net (ntk_common.hpp two_layer_relu, σ_w = √2), both layers trained by full-batch "
-            "GD on (1/n)Σ½(f − y)² for the same number of steps; NTK: f = (√2/√M) aᵀrelu(√2 W x/√d), η = "
-            "n/(2λ_max(Θ∞)); mean-field: f = (√2/M) aᵀrelu(√2 W x/√d), θ(0) scaled by mean_field_init_scale, step "
-            "mean_field_step·η·M. "
-            "Concentration = fraction of Σ_j|a_j|‖w_j‖ on neurons with cosine ≥ 0.9 to a teacher direction. The "
-            "mean-field movement is relative to the small init: ~10 × 0.1, i.e. about the norm of an unscaled N(0, 1) "
-            "init, order one.";
-  return r;
-}
-
-}  // namespace
-
-void register_ntk_vs_mean_field(Registry& reg) {
-  reg.add({"ntk_vs_mean_field",
-           {"002 (Suzuki, COSS2020 slides); 001 (Arora, ch. 9)", "Suzuki §2.3, §2.5 (Chizat–Bach); Arora Lemma 9.2.3"},
-           "with 1/M output scaling and a small initialization the trained neurons concentrate on few directions and "
-           "move by O(1); with NTK (1/√M) scaling the weights barely move (by O(1/√M)) and stay spread",
-           run_ntk_vs_mean_field});
+  // so the "stays spread" check is at the largest width: it stays at its initial value.
+  ctx.check.at_most("ntk_concentration_change_at_largest_width",
+                    std::abs(ntk_runs.back().concentration_final - ntk_runs.back().concentration_init), 0.05);
+  // Two teacher directions (d = 8 at initialization).
+  ctx.check.at_most("max_mean_field_effective_rank", *std::max_element(mf_rank.begin(), mf_rank.end()), 3.0);
+  ctx.check.at_most("worst_relative_final_loss", worst_loss, 0.05);  // both fit the training data
+  ctx.note("Two-layer bias-free ReLU net (ntk_common.hpp two_layer_relu, σ_w = √2), both layers trained by full-batch "
+           "GD on (1/n)Σ½(f − y)² for the same number of steps; NTK: f = (√2/√M) aᵀrelu(√2 W x/√d), η = "
+           "n/(2λ_max(Θ∞)); mean-field: f = (√2/M) aᵀrelu(√2 W x/√d), θ(0) scaled by mean_field_init_scale, step "
+           "mean_field_step·η·M. Concentration = fraction of Σ_j|a_j|‖w_j‖ on neurons with cosine ≥ 0.9 to a teacher "
+           "direction. The mean-field movement is relative to the small init: ~10 × 0.1, i.e. about the norm of an "
+           "unscaled N(0, 1) init, order one.");
 }
 
 }  // namespace descent::experiments

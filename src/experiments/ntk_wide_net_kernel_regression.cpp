@@ -6,15 +6,14 @@
 #include "descent/probe/kernel_regression.hpp"
 #include "descent/probe/kernels.hpp"
 #include "ntk_common.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
-namespace {
 
-Result run_ntk_wide_net_kernel_regression(const RunOptions& opt) {
-  const int64_t n = opt.quick ? 60 : 200, n_test = opt.quick ? 60 : 200, steps = opt.quick ? 80 : 300;
-  const std::vector<int64_t> widths =
-      opt.quick ? std::vector<int64_t>{100, 800, 6400} : std::vector<int64_t>{100, 400, 1600, 6400, 25600};
+DESCENT_EXPERIMENT(ntk_wide_net_kernel_regression, "001 (Arora, ch. 9)", "§9.3, Theorem 9.3.1",
+                   "a GD-trained wide net's test predictions approach the infinite-width NTK regression's as the "
+                   "width grows") {
+  const int64_t n = ctx.pick(60, 200), n_test = ctx.pick(60, 200), steps = ctx.pick(80, 300);
+  const auto widths = ctx.pick<std::vector<int64_t>>({100, 800, 6400}, {100, 400, 1600, 6400, 25600});
   const ntk::TwoClassData d = ntk::two_class_fashion_mnist(n, n_test);
   // Θ∞ of the same network (kernels.hpp: depth 1, σ_w² = 2, no bias).
   const probe::KernelSpec spec{.depth = 1, .weight_variance = 2.0};
@@ -23,61 +22,37 @@ Result run_ntk_wide_net_kernel_regression(const RunOptions& opt) {
   const double lr = 0.25 * double(n) / flow.spectrum().eigenvalues.at(0);
   const double t = lr * double(steps) / double(n);  // GD on the mean loss: flow time ηk/n
   const Tensor kernel_test = flow.test_predictions(cross, t);
-  json per_width = json::array();
-  std::vector<double> w, gap;
-  auto csv = open_output(opt.output_dir, "ntk_wide_net_kernel_regression.csv");
-  if (csv.is_open()) csv << "width,relative_test_gap,net_test_error,kernel_test_error\n";
+  Table& table = ctx.table("ntk_wide_net_kernel_regression",
+                           {"width", "relative_test_gap", "net_test_error", "kernel_test_error"});
   auto error_rate = [&](const Tensor& f) {
     double e = 0;
     for (int64_t i = 0; i < f.numel(); ++i) e += (f.at(i) > 0) != (d.y_test.at(i) > 0);
     return e / f.numel();
   };
   for (int64_t m : widths) {
-    nn::Model model = ntk::two_layer_relu(196, m, opt.seed);
+    nn::Model model = ntk::two_layer_relu(196, m, ctx.seed);
     const Tensor f0_train = model.predict(d.X), f0_test = model.predict(d.X_test);
     // Training f on y + f_0(X) is training g = f − f_0 on y from g_0 = 0.
     ntk::gradient_descent(model, d.X, add(d.y, f0_train), lr, steps);
     const Tensor net_test = sub(model.predict(d.X_test), f0_test).reshape(kernel_test.shape());
     const double rel = ntk::frobenius(sub(net_test, kernel_test)) / ntk::frobenius(kernel_test);
-    w.push_back(double(m));
-    gap.push_back(rel);
-    const double net_error = error_rate(net_test), kernel_error = error_rate(kernel_test);
-    per_width.push_back({{"width", m}, {"relative_test_gap", rel}, {"net_test_error", net_error},
-                         {"kernel_test_error", kernel_error}});
-    if (csv.is_open()) csv << m << "," << rel << "," << net_error << "," << kernel_error << "\n";
+    table.add_row({m, rel, error_rate(net_test), error_rate(kernel_test)});
   }
-  if (csv.is_open()) {
-    csv.close();
-    render_plot({.csv_path = opt.output_dir + "/ntk_wide_net_kernel_regression.csv",
-                 .png_path = opt.output_dir + "/ntk_wide_net_kernel_regression.png",
-                 .title = "GD-trained net vs infinite-width NTK regression on test points", .x_label = "width m",
-                 .y_label = "||f_net - f_ntk|| / ||f_ntk|| (test)",
-                 .series = {{"width", "relative_test_gap", "relative gap", true}}, .log_y = true,
-                 .extra = "set logscale x"});
-  }
-  bool decreasing = true;
-  for (size_t i = 1; i < gap.size(); ++i) decreasing = decreasing && gap[i] < gap[i - 1];
-  const double slope = ntk::loglog_slope(w, gap);
-  Result r;
-  r.measured = {{"per_width", per_width}, {"gap_slope_vs_width_loglog", slope}, {"flow_time", t}, {"n", n},
-                {"n_test", n_test}, {"steps", steps}};
-  r.expected = {{"gap_decreasing_in_width", true}, {"gap_slope_vs_width_loglog", -0.5},
-                {"largest_width_gap", "<= 0.1"}};
-  r.tolerance = {{"gap_slope_vs_width_loglog", 0.25}};
-  r.passed = decreasing && within(slope, -0.5, 0.25) && gap.back() <= 0.1;
-  r.notes = "Two-layer ReLU net in the NTK parameterization (both layers trained), T-shirt vs Trouser, 14×14 pooled "
-            "unit-norm images; Θ∞ from probe::ntk_kernel; kernel predictions from probe::GradientFlow at the GD's flow "
-            "time (the remaining gap at large width includes GD's discretization, ηλ_max/n = 1/4).";
-  return r;
-}
-
-}  // namespace
-
-void register_ntk_wide_net_kernel_regression(Registry& reg) {
-  reg.add({"ntk_wide_net_kernel_regression",
-           {"001 (Arora, ch. 9)", "§9.3, Theorem 9.3.1"},
-           "a GD-trained wide net's test predictions approach the infinite-width NTK regression's as the width grows",
-           run_ntk_wide_net_kernel_regression});
+  table.plot({.title = "GD-trained net vs infinite-width NTK regression on test points", .x_label = "width m",
+              .y_label = "||f_net - f_ntk|| / ||f_ntk|| (test)",
+              .series = {{"width", "relative_test_gap", "relative gap", true}}, .log_y = true,
+              .extra = "set logscale x"});
+  const auto gap = table.column("relative_test_gap");
+  ctx.measure("flow_time", t);
+  ctx.measure("n", n);
+  ctx.measure("n_test", n_test);
+  ctx.measure("steps", steps);
+  ctx.check.decreasing("relative_test_gap", gap);
+  ctx.check.within("gap_slope_vs_width_loglog", ntk::loglog_slope(table.column("width"), gap), -0.5, 0.25);
+  ctx.check.at_most("largest_width_gap", gap.back(), 0.1);
+  ctx.note("Two-layer ReLU net in the NTK parameterization (both layers trained), T-shirt vs Trouser, 14×14 pooled "
+           "unit-norm images; Θ∞ from probe::ntk_kernel; kernel predictions from probe::GradientFlow at the GD's "
+           "flow time (the remaining gap at large width includes GD's discretization, ηλ_max/n = 1/4).");
 }
 
 }  // namespace descent::experiments

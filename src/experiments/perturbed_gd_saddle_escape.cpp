@@ -19,7 +19,6 @@
 #include "descent/optim/langevin.hpp"
 #include "descent/optim/optimizers.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -66,10 +65,14 @@ Problem make_problem(int64_t d, Rng& rng) {
   return p;
 }
 
-Result run_perturbed_gd_saddle_escape(const RunOptions& opt) {
-  const std::vector<int64_t> dims =
-      opt.quick ? std::vector<int64_t>{8, 32, 128, 512} : std::vector<int64_t>{8, 16, 32, 64, 128, 256, 512, 1024, 2048};
-  const int trials = opt.quick ? 12 : 32;
+}  // namespace
+
+DESCENT_EXPERIMENT(perturbed_gd_saddle_escape, "001 (Arora, ch. 6–7)", "§6.4, Thm 7.2.1",
+                   "perturbed GD escapes the strict saddle x = 0 of ¼‖M − xxᵀ‖_F² and reaches ±√λ1 v1, in a number "
+                   "of steps that grows only polylogarithmically with the dimension, while plain GD started at the "
+                   "saddle stays") {
+  const auto dims = ctx.pick<std::vector<int64_t>>({8, 32, 128, 512}, {8, 16, 32, 64, 128, 256, 512, 1024, 2048});
+  const int trials = ctx.pick(12, 32);
   // Thm 7.2.1's parameters: η = 1/ℓ, r = ε, 𝒯 = ℓ/√(ρε), with ℓ = 3λ1 ≥ ‖∇²f(x)‖ and
   // ρ = 6√λ1 ≥ the Lipschitz constant of ∇²f on ‖x‖² ≤ λ1; none depends on d.
   const double lipschitz = 3.0, rho = 6.0, eps = 1e-4;
@@ -78,8 +81,10 @@ Result run_perturbed_gd_saddle_escape(const RunOptions& opt) {
                                 .radius = eps,
                                 .quiet_steps = static_cast<int64_t>(std::ceil(lipschitz / std::sqrt(rho * eps)))};
   const int64_t max_steps = 5000;
-  Rng rng(opt.seed);
-  json per_dimension = json::array();
+  Rng rng(ctx.seed);
+  Table& per_dimension = ctx.table("perturbed_gd_saddle_escape",
+                                   {"d", "mean_escape_steps", "median_escape_steps", "max_escape_steps",
+                                    "predicted_escape_steps", "perturbations_per_run", "plain_gd_max_abs_x"});
   std::vector<double> mean_escape, predicted;
   std::vector<std::vector<double>> curves;  // f(x_t) − f* of the first trial per dimension
   bool all_reach_minimum = true, gd_stays = true;
@@ -128,13 +133,9 @@ Result run_perturbed_gd_saddle_escape(const RunOptions& opt) {
                               std::log(1.0 + pgd.learning_rate * p.lambda1);
     mean_escape.push_back(mean);
     predicted.push_back(prediction);
-    per_dimension.push_back({{"d", d},
-                             {"mean_escape_steps", mean},
-                             {"median_escape_steps", escapes[escapes.size() / 2]},
-                             {"max_escape_steps", escapes.back()},
-                             {"predicted_escape_steps", prediction},
-                             {"perturbations_per_run", double(perturbations) / trials},
-                             {"plain_gd_max_abs_x", gd_norm}});
+    per_dimension.add_row({d, mean, escapes[escapes.size() / 2], escapes.back(), prediction,
+                           double(perturbations) / trials, gd_norm});
+    ctx.progress(int64_t(per_dimension.rows()), int64_t(dims.size()));
   }
   // Growth exponent: least-squares slope of log(mean escape steps) against log d. Linear
   // growth would be 1, √d growth ½; the theorem says polylog, so a small slope.
@@ -151,72 +152,43 @@ Result run_perturbed_gd_saddle_escape(const RunOptions& opt) {
   for (size_t i = 0; i < k; ++i) worst_ratio = std::max({worst_ratio, mean_escape[i] / predicted[i], predicted[i] / mean_escape[i]});
   const double max_ratio = 1.5;
 
-  auto csv = open_output(opt.output_dir, "perturbed_gd_saddle_escape.csv");
-  if (csv.is_open()) {
-    csv << "d,mean_escape_steps,predicted_escape_steps\n";
-    for (size_t i = 0; i < k; ++i) csv << dims[i] << "," << mean_escape[i] << "," << predicted[i] << "\n";
-    csv.close();
-    plot_csv(opt.output_dir, "perturbed_gd_saddle_escape",
-             {.title = "perturbed GD from the saddle x = 0 of ¼‖M − xxᵀ‖²: escape steps vs dimension",
-              .x_label = "dimension d",
-              .y_label = "steps to f ≤ f(0) − λ1²/8",
-              .series = {{"d", "mean_escape_steps", fmt::format("measured (mean of {} runs)", trials), true},
-                         {"d", "predicted_escape_steps", "linearized prediction ∝ ln(√d/r) / ln(1 + ηλ1)"}},
-              .extra = "set logscale x\nset yrange [0:*]"});
+  per_dimension.plot({.title = "perturbed GD from the saddle x = 0 of ¼‖M − xxᵀ‖²: escape steps vs dimension",
+                      .x_label = "dimension d",
+                      .y_label = "steps to f ≤ f(0) − λ1²/8",
+                      .series = {{"d", "mean_escape_steps", fmt::format("measured (mean of {} runs)", trials), true},
+                                 {"d", "predicted_escape_steps", "linearized prediction ∝ ln(√d/r) / ln(1 + ηλ1)"}},
+                      .extra = "set logscale x\nset yrange [0:*]"});
+  std::vector<std::string> columns = {"step"};
+  for (int64_t d : dims) columns.push_back(fmt::format("d{}", d));
+  Table& loss = ctx.trace("perturbed_gd_saddle_escape_loss", columns);
+  size_t rows = 0;
+  for (const auto& c : curves) rows = std::max(rows, c.size());
+  for (size_t t = 0; t < rows; ++t) {
+    std::vector<Cell> row = {t};
+    for (const auto& c : curves) row.push_back(t < c.size() ? c[t] : NAN);
+    loss.add_row(row);
   }
-  auto traj = open_output(opt.output_dir, "perturbed_gd_saddle_escape_loss.csv");
-  if (traj.is_open()) {
-    traj << "step";
-    for (int64_t d : dims) traj << ",d" << d;
-    traj << "\n";
-    size_t rows = 0;
-    for (const auto& c : curves) rows = std::max(rows, c.size());
-    for (size_t t = 0; t < rows; ++t) {
-      traj << t;
-      for (const auto& c : curves) traj << "," << (t < c.size() ? c[t] : NAN);
-      traj << "\n";
-    }
-    traj.close();
-    std::vector<PlotSeries> series;
-    for (int64_t d : dims) series.push_back({"step", fmt::format("d{}", d), fmt::format("d = {}", d)});
-    plot_csv(opt.output_dir, "perturbed_gd_saddle_escape_loss",
-             {.title = "perturbed GD: f(x_t) − f* (plain GD from 0 stays at f(0) − f* = λ1²/4)",
-              .x_label = "step",
-              .y_label = "f(x_t) − f*",
-              .series = series,
-              .log_y = true});
-  }
-  Result r;
-  r.measured = {{"per_dimension", per_dimension},
-                {"escape_steps_growth_exponent_in_d", exponent},
-                {"worst_ratio_measured_vs_predicted", worst_ratio},
-                {"all_runs_reach_plus_minus_sqrt_lambda1_v1", all_reach_minimum},
-                {"worst_final_rel_distance_to_minimum", worst_final_distance},
-                {"plain_gd_stays_at_saddle", gd_stays},
-                {"learning_rate", pgd.learning_rate},
-                {"epsilon", eps},
-                {"radius", pgd.radius},
-                {"quiet_steps", pgd.quiet_steps}};
-  r.expected = {{"escape_steps_growth_exponent_in_d", "≈ 0 (polylog d)"},
-                {"final point", "±√λ1 v1"},
-                {"plain_gd_stays_at_saddle", true}};
-  r.tolerance = {{"escape_steps_growth_exponent_in_d", fmt::format("< {}", max_exponent)},
-                 {"ratio_measured_vs_predicted", fmt::format("≤ {}", max_ratio)},
-                 {"final_rel_distance_to_minimum", 1e-3}};
-  r.passed = all_reach_minimum && gd_stays && exponent < max_exponent && exponent > 0.0 && worst_ratio <= max_ratio;
-  r.notes = "M = Q diag(1, 0.5, U[0, 0.5)…) Qᵀ with a seeded Haar Q; η = 1/3, ε = r = 1e-4, 𝒯 = ⌈ℓ/√(ρε)⌉ "
-            "with ℓ = 3, ρ = 6; runs stop when f − f* ≤ ε²/(λ1 − λ2).";
-  return r;
-}
-
-}  // namespace
-
-void register_perturbed_gd_saddle_escape(Registry& reg) {
-  reg.add({"perturbed_gd_saddle_escape",
-           {"001 (Arora, ch. 6–7)", "§6.4, Thm 7.2.1"},
-           "perturbed GD escapes the strict saddle x = 0 of ¼‖M − xxᵀ‖_F² and reaches ±√λ1 v1, in a number of "
-           "steps that grows only polylogarithmically with the dimension, while plain GD started at the saddle stays",
-           run_perturbed_gd_saddle_escape});
+  std::vector<PlotSeries> series;
+  for (int64_t d : dims) series.push_back({"step", fmt::format("d{}", d), fmt::format("d = {}", d)});
+  loss.plot({.title = "perturbed GD: f(x_t) − f* (plain GD from 0 stays at f(0) − f* = λ1²/4)",
+             .x_label = "step",
+             .y_label = "f(x_t) − f*",
+             .series = series,
+             .log_y = true});
+  ctx.measure("worst_final_rel_distance_to_minimum", worst_final_distance);
+  ctx.measure("learning_rate", pgd.learning_rate);
+  ctx.measure("epsilon", eps);
+  ctx.measure("radius", pgd.radius);
+  ctx.measure("quiet_steps", pgd.quiet_steps);
+  ctx.check.holds("all_runs_reach_plus_minus_sqrt_lambda1_v1", all_reach_minimum,
+                  "every run converges, escapes and ends within 1e-3 (relative) of ±√λ1 v1");
+  ctx.check.holds("plain_gd_stays_at_saddle", gd_stays, "plain GD from x = 0 does not move");
+  // Polylog in d: a small positive growth exponent (linear growth would be 1, √d growth ½).
+  ctx.check.below("escape_steps_growth_exponent_in_d", exponent, max_exponent);
+  ctx.check.above("escape_steps_growth_exponent_in_d_is_positive", exponent, 0.0);
+  ctx.check.at_most("worst_ratio_measured_vs_predicted", worst_ratio, max_ratio);
+  ctx.note("M = Q diag(1, 0.5, U[0, 0.5)…) Qᵀ with a seeded Haar Q; η = 1/3, ε = r = 1e-4, 𝒯 = ⌈ℓ/√(ρε)⌉ "
+           "with ℓ = 3, ρ = 6; runs stop when f − f* ≤ ε²/(λ1 − λ2).");
 }
 
 }  // namespace descent::experiments

@@ -8,57 +8,10 @@
 
 namespace descent::experiments {
 
-// Temporary: the experiments not yet moved to the kit (DESCENT_EXPERIMENT registers itself).
-void register_ei_closed_form_vs_monte_carlo(Registry&);
-void register_ntk_concentration(Registry&);
-void register_overparameterized_least_squares(Registry&);
-void register_ntk_eigen_convergence(Registry&);
-void register_ntk_wide_net_kernel_regression(Registry&);
-void register_ntk_complexity_random_labels(Registry&);
-void register_mirror_descent_bregman(Registry&);
-void register_steepest_descent_l43(Registry&);
-void register_max_margin_steepest(Registry&);
-void register_natural_gradient_coupled_gaussian(Registry&);
-void register_anisotropic_noise_escape(Registry&);
-void register_noise_follows_curvature(Registry&);
-void register_ntk_spectral_bias(Registry&);
-void register_ntk_vs_mean_field(Registry&);
-void register_diagonal_linear_net(Registry&);
-void register_perturbed_gd_saddle_escape(Registry&);
-void register_scale_invariant_weight_decay(Registry&);
-void register_edge_of_stability(Registry&);
-
-namespace {
-void register_all(Registry& r) {
-  register_ei_closed_form_vs_monte_carlo(r);
-  register_ntk_concentration(r);
-  register_overparameterized_least_squares(r);
-  register_ntk_eigen_convergence(r);
-  register_ntk_wide_net_kernel_regression(r);
-  register_ntk_complexity_random_labels(r);
-  register_mirror_descent_bregman(r);
-  register_steepest_descent_l43(r);
-  register_max_margin_steepest(r);
-  register_natural_gradient_coupled_gaussian(r);
-  register_anisotropic_noise_escape(r);
-  register_noise_follows_curvature(r);
-  register_ntk_spectral_bias(r);
-  register_ntk_vs_mean_field(r);
-  register_diagonal_linear_net(r);
-  register_perturbed_gd_saddle_escape(r);
-  register_scale_invariant_weight_decay(r);
-  register_edge_of_stability(r);
-}
-}  // namespace
-
 Registry& Registry::instance() {
   // Built on first use, so that the static registrars of DESCENT_EXPERIMENT, which run in
   // an unspecified order across files, all find it.
-  static Registry* registry = [] {
-    auto* r = new Registry;
-    register_all(*r);
-    return r;
-  }();
+  static Registry* registry = new Registry;
   return *registry;
 }
 
@@ -67,13 +20,6 @@ void Registry::add(Experiment e) {
   const auto at = std::lower_bound(experiments_.begin(), experiments_.end(), e.name,
                                    [](const Experiment& x, const std::string& n) { return x.name < n; });
   experiments_.insert(at, std::move(e));
-}
-
-void Registry::add(LegacyExperiment e) {
-  auto body = [run = e.run](Context& ctx) {
-    ctx.adopt_legacy_result(run(RunOptions{ctx.quick, ctx.out.string(), ctx.seed, false}));
-  };
-  add(Experiment{e.name, e.source, e.claim, body});
 }
 
 const Experiment* Registry::find(const std::string& name) const {

@@ -27,7 +27,6 @@
 #include "descent/optim/optimizers.hpp"
 #include "descent/optim/schedule.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -36,12 +35,18 @@ struct Snapshot {
   std::vector<Tensor> weights;  // W after each recorded step (index k: after k updates)
 };
 
-Result run_scale_invariant_weight_decay(const RunOptions& opt) {
+}  // namespace
+
+DESCENT_EXPERIMENT(scale_invariant_weight_decay, "001 (Arora, ch. 13)",
+                   "§13.3, Thm 13.3.1 (corrected: η_t = η(1−ηλ)^{−(2t+1)})",
+                   "on a scale-invariant network, GD with weight decay λ at rate η and plain GD with the rate "
+                   "η(1−ηλ)^{−(2t+1)} compute the same function at every step; their weights differ by the factor "
+                   "(1−ηλ)^{−t}") {
   const int64_t inputs = 8, hidden = 16, classes = 3;
-  const int64_t n_train = opt.quick ? 64 : 256, n_test = 32;
-  const int64_t steps = opt.quick ? 1500 : 6000;
-  const double eta = 0.2, lambda = opt.quick ? 5e-3 : 1e-3;  // ηλT = 1.5 (quick), 1.2 (full)
-  Rng rng(opt.seed);
+  const int64_t n_train = ctx.pick(64, 256), n_test = 32;
+  const int64_t steps = ctx.pick(1500, 6000);
+  const double eta = 0.2, lambda = ctx.pick(5e-3, 1e-3);  // ηλT = 1.5 (quick), 1.2 (full)
+  Rng rng(ctx.seed);
 
   std::vector<nn::LayerPtr> layers;
   layers.push_back(std::make_unique<nn::Linear>(hidden, nn::Linear::Options{.bias = false}));
@@ -55,7 +60,7 @@ Result run_scale_invariant_weight_decay(const RunOptions& opt) {
   const Tensor x_train = rng.normal_tensor(Shape{n_train, inputs}, DType::f64);
   const Tensor x_test = rng.normal_tensor(Shape{n_test, inputs}, DType::f64);
   Tensor y_train = Tensor::zeros(Shape{n_train}, DType::i64);
-  model.initialize(opt.seed + 1);
+  model.initialize(ctx.seed + 1);
   const Tensor scores = model.predict(x_train);
   for (int64_t i = 0; i < n_train; ++i) {
     int64_t best = 0;
@@ -63,7 +68,7 @@ Result run_scale_invariant_weight_decay(const RunOptions& opt) {
       if (scores.at(i * classes + c) > scores.at(i * classes + best)) best = c;
     y_train.set(i, double(best));
   }
-  model.initialize(opt.seed);
+  model.initialize(ctx.seed);
   const Tensor theta_init = model.parameters().clone();
   nn::ModelObjective full(model, nn::Loss::softmax_cross_entropy, x_train, y_train);
 
@@ -109,10 +114,10 @@ Result run_scale_invariant_weight_decay(const RunOptions& opt) {
   const double shrink = 1.0 - eta * lambda;
   double max_output_diff = 0, max_weight_diff = 0, control_output_diff = 0;
   const int64_t every = std::max<int64_t>(1, steps / 300);
-  auto csv = open_output(opt.output_dir, "scale_invariant_weight_decay.csv");
-  if (csv.is_open())
-    csv << "step,norm_weight_decay,norm_growing_rate,rescaled_norm_weight_decay,output_difference,"
-           "rescaled_weight_difference,control_output_difference,train_loss_weight_decay,train_loss_growing_rate\n";
+  Table& trace = ctx.trace("scale_invariant_weight_decay",
+                           {"step", "norm_weight_decay", "norm_growing_rate", "rescaled_norm_weight_decay",
+                            "output_difference", "rescaled_weight_difference", "control_output_difference",
+                            "train_loss_weight_decay", "train_loss_growing_rate"});
   for (int64_t t = 0; t <= steps; ++t) {
     const Tensor& w = decay.weights[t];
     const Tensor& w_hat = growing.weights[t];
@@ -130,71 +135,44 @@ Result run_scale_invariant_weight_decay(const RunOptions& opt) {
       const double out_diff = max_abs_diff(out_decay, out_growing), control = max_abs_diff(out_decay, out_constant);
       max_output_diff = std::max(max_output_diff, out_diff);
       if (t == steps) control_output_diff = control;
-      if (csv.is_open())
-        csv << t << "," << norm(w) << "," << norm(w_hat) << "," << factor * norm(w) << "," << std::max(out_diff, 1e-300)
-            << "," << std::max(weight_diff, 1e-300) << "," << control << "," << loss_in_w.value(w) << ","
-            << loss_in_w.value(w_hat) << "\n";
+      trace.add_row({t, norm(w), norm(w_hat), factor * norm(w), std::max(out_diff, 1e-300),
+                     std::max(weight_diff, 1e-300), control, loss_in_w.value(w), loss_in_w.value(w_hat)});
     }
   }
   const double final_loss = loss_in_w.value(decay.weights.back()), initial_loss = loss_in_w.value(w0);
-  if (csv.is_open()) {
-    csv.close();
-    plot_csv(opt.output_dir, "scale_invariant_weight_decay",
-             {.title = "GD + weight decay vs plain GD with η_t = η(1−ηλ)^{−(2t+1)}: same function",
+  trace.plot({.title = "GD + weight decay vs plain GD with η_t = η(1−ηλ)^{−(2t+1)}: same function",
               .x_label = "step",
               .y_label = "max |difference|",
               .series = {{"step", "output_difference", "test outputs: decay vs growing rate"},
                          {"step", "rescaled_weight_difference", "‖ŵ_t − (1−ηλ)^{−t} w_t‖∞ / ‖ŵ_t‖∞"},
                          {"step", "control_output_difference", "control: test outputs, decay vs constant η"}},
               .log_y = true});
-    plot_csv(opt.output_dir, "scale_invariant_weight_decay_norms",
-             {.title = "weight norms: decay shrinks, the growing rate inflates, by (1−ηλ)^{−t}",
+  trace.plot({.title = "weight norms: decay shrinks, the growing rate inflates, by (1−ηλ)^{−t}",
               .x_label = "step",
               .y_label = "‖W‖₂",
               .series = {{"step", "norm_weight_decay", "GD + weight decay: ‖w_t‖"},
                          {"step", "norm_growing_rate", "plain GD, growing rate: ‖ŵ_t‖"},
                          {"step", "rescaled_norm_weight_decay", "(1−ηλ)^{−t} ‖w_t‖"}},
-              .log_y = true});
-  }
+              .log_y = true},
+             "_norms");
+  ctx.measure("final_weight_norm_decay", norm(decay.weights.back()));
+  ctx.measure("final_weight_norm_growing_rate", norm(growing.weights.back()));
+  ctx.measure("final_learning_rate_growing", eta * std::pow(shrink, -(2.0 * double(steps - 1) + 1.0)));
+  ctx.measure("steps", steps);
+  ctx.measure("learning_rate", eta);
+  ctx.measure("weight_decay", lambda);
   // Tolerances: both runs are the same arithmetic up to rounding (the rescaling is exact in
   // real numbers), so the differences are float64 round-off amplified along the trajectory.
-  const double output_tolerance = 1e-8, weight_tolerance = 1e-8, control_minimum = 1e-3;
-  Result r;
-  r.measured = {{"max_output_difference", max_output_diff},
-                {"max_rescaled_weight_difference", max_weight_diff},
-                {"control_output_difference_at_end", control_output_diff},
-                {"initial_train_loss", initial_loss},
-                {"final_train_loss", final_loss},
-                {"final_weight_norm_decay", norm(decay.weights.back())},
-                {"final_weight_norm_growing_rate", norm(growing.weights.back())},
-                {"final_learning_rate_growing", eta * std::pow(shrink, -(2.0 * double(steps - 1) + 1.0))},
-                {"steps", steps},
-                {"learning_rate", eta},
-                {"weight_decay", lambda}};
-  r.expected = {{"max_output_difference", 0.0},
-                {"max_rescaled_weight_difference", 0.0},
-                {"control_output_difference_at_end", fmt::format("≥ {} (the schedule is what makes them equal)",
-                                                                 control_minimum)},
-                {"final_train_loss", "< initial (the runs learn)"}};
-  r.tolerance = {{"max_output_difference", output_tolerance}, {"max_rescaled_weight_difference", weight_tolerance}};
-  r.passed = max_output_diff <= output_tolerance && max_weight_diff <= weight_tolerance &&
-             control_output_diff >= control_minimum && final_loss < initial_loss;
-  r.notes = fmt::format(
+  ctx.check.at_most("max_output_difference", max_output_diff, 1e-8);
+  ctx.check.at_most("max_rescaled_weight_difference", max_weight_diff, 1e-8);
+  // The control (constant η) computes a different function: the schedule is what makes them equal.
+  ctx.check.at_least("control_output_difference_at_end", control_output_diff, 1e-3);
+  ctx.check.below("final_train_loss", final_loss, initial_loss);  // the runs learn
+  ctx.note(fmt::format(
       "Linear({0}→{1}, no bias) → LayerNorm(ε = 0, no affine) → relu → frozen Linear({1}→{2}); softmax cross-entropy "
       "on {3} Gaussian inputs labelled by a random teacher of the same form; outputs compared on {4} test inputs; "
-      "float64.",
-      inputs, hidden, classes, n_train, n_test);
-  return r;
-}
-
-}  // namespace
-
-void register_scale_invariant_weight_decay(Registry& reg) {
-  reg.add({"scale_invariant_weight_decay",
-           {"001 (Arora, ch. 13)", "§13.3, Thm 13.3.1 (corrected: η_t = η(1−ηλ)^{−(2t+1)})"},
-           "on a scale-invariant network, GD with weight decay λ at rate η and plain GD with the rate "
-           "η(1−ηλ)^{−(2t+1)} compute the same function at every step; their weights differ by the factor (1−ηλ)^{−t}",
-           run_scale_invariant_weight_decay});
+      "float64. The final_train_loss check's expected value is the initial train loss.",
+      inputs, hidden, classes, n_train, n_test));
 }
 
 }  // namespace descent::experiments

@@ -10,7 +10,6 @@
 #include "descent/experiments/experiment.hpp"
 #include "descent/optim/geometry.hpp"
 #include "implicit_bias.hpp"
-#include "output.hpp"
 
 namespace descent::experiments {
 namespace {
@@ -40,7 +39,11 @@ SteepestRun steepest_descent_l43(const Matrix& X, const Vector& y, double eta, i
   return run;
 }
 
-Result run_steepest_descent_l43(const RunOptions& opt) {
+}  // namespace
+
+DESCENT_EXPERIMENT(steepest_descent_l43, "001 (Arora, ch. 8)", "§8.1 Example 2, Fig 8.1",
+                   "steepest descent w.r.t. ℓ_{4/3} from 0 on the Fig 8.1 data reaches an interpolant that depends on "
+                   "η and, as η → 0, stays away from argmin_{Xw=y} ‖w‖_{4/3}") {
   Matrix X(2, 3);
   X << 1, 1, 1, 1, 2, 0;
   const Vector y = (Vector(2) << 1, 10).finished();
@@ -48,15 +51,15 @@ Result run_steepest_descent_l43(const RunOptions& opt) {
   const auto min_norm = optim::bregman_projection(optim::half_squared_lp_norm(4.0 / 3.0), x_rows, 2, to_std(y),
                                                   std::vector<double>{0.0, 0.0, 0.0});
   const Vector w_min = Eigen::Map<const Vector>(min_norm.data(), 3);
-  const std::vector<double> etas = opt.quick ? std::vector<double>{0.02, 0.005, 0.001, 0.0002}
-                                             : std::vector<double>{0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001};
-  json limits = json::array();
+  const auto etas = ctx.pick<std::vector<double>>({0.02, 0.005, 0.001, 0.0002},
+                                                  {0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001});
+  Table& limits = ctx.table("limits", {"eta", "w1", "w2", "w3", "loss", "steps", "distance_to_min_l43_interpolant"});
   std::vector<SteepestRun> runs;
   for (double eta : etas) {
     runs.push_back(steepest_descent_l43(X, y, eta, int64_t(400.0 / eta), std::max<int64_t>(1, int64_t(0.002 / eta))));
     const auto& r = runs.back();
-    limits.push_back({{"eta", eta}, {"limit", to_std(r.limit)}, {"loss", r.loss}, {"steps", r.steps},
-                      {"distance_to_min_l43_interpolant", (r.limit - w_min).norm()}});
+    limits.add_row({eta, r.limit[0], r.limit[1], r.limit[2], r.loss, r.steps, (r.limit - w_min).norm()});
+    ctx.progress(int64_t(runs.size()), int64_t(etas.size()));
   }
   // η-dependence: spread of the limits; η → 0: distance of the smallest-η limit to the
   // interpolant, compared with how much the limit still moves between the two smallest η.
@@ -69,51 +72,34 @@ Result run_steepest_descent_l43(const RunOptions& opt) {
   const double small_eta_distance = (last.limit - w_min).norm();
   const double small_eta_motion = (last.limit - runs[runs.size() - 2].limit).norm();
 
-  auto csv = open_output(opt.output_dir, "steepest_descent_l43.csv");
-  if (csv.is_open()) {
-    csv << "k";
-    for (size_t a = 0; a < runs.size(); ++a) csv << ",w1_eta" << a << ",w3_eta" << a;
-    csv << ",w1_min,w3_min\n";
-    size_t rows = 0;
-    for (const auto& r : runs) rows = std::max(rows, r.path.size());
-    for (size_t k = 0; k < rows; ++k) {
-      csv << k;
-      for (const auto& r : runs) {
-        if (k < r.path.size()) csv << "," << r.path[k][0] << "," << r.path[k][2];
-        else csv << ",NaN,NaN";
-      }
-      if (k == 0) csv << "," << w_min[0] << "," << w_min[2] << "\n";
-      else csv << ",NaN,NaN\n";
-    }
-    csv.close();
-    PlotSpec spec{.title = "steepest descent w.r.t. l_{4/3}: paths (w1, w3) for several eta", .x_label = "w1", .y_label = "w3"};
-    for (size_t a = 0; a < runs.size(); ++a)
-      spec.series.push_back({"w1_eta" + std::to_string(a), "w3_eta" + std::to_string(a), fmt::format("eta = {:g}", etas[a])});
-    spec.series.push_back({"w1_min", "w3_min", "argmin_{Xw=y} ||w||_{4/3}", true});
-    plot_csv(opt.output_dir, "steepest_descent_l43", spec);
+  std::vector<std::string> columns = {"k"};
+  for (size_t a = 0; a < runs.size(); ++a)
+    columns.push_back("w1_eta" + std::to_string(a)), columns.push_back("w3_eta" + std::to_string(a));
+  columns.push_back("w1_min"), columns.push_back("w3_min");
+  Table& paths = ctx.trace("steepest_descent_l43", columns);
+  size_t rows = 0;
+  for (const auto& r : runs) rows = std::max(rows, r.path.size());
+  for (size_t k = 0; k < rows; ++k) {
+    std::vector<Cell> row = {k};
+    for (const auto& r : runs)
+      row.push_back(k < r.path.size() ? r.path[k][0] : NAN), row.push_back(k < r.path.size() ? r.path[k][2] : NAN);
+    row.push_back(k == 0 ? w_min[0] : NAN), row.push_back(k == 0 ? w_min[2] : NAN);
+    paths.add_row(row);
   }
-  Result r;
-  r.measured = {{"limits", limits}, {"min_l43_interpolant", min_norm}, {"max_spread_of_limits", spread},
-                {"smallest_eta_distance_to_interpolant", small_eta_distance},
-                {"smallest_eta_change_from_previous_eta", small_eta_motion}, {"max_final_loss", max_loss}};
-  r.expected = {{"max_final_loss", 0.0},
-                {"max_spread_of_limits", "> 0.01 (the limit depends on η)"},
-                {"smallest_eta_distance_to_interpolant", "> 0.05 and > 10 × the change between the two smallest η"}};
-  r.tolerance = {{"max_final_loss", 1e-18}};
-  r.passed = max_loss < 1e-18 && spread > 0.01 && small_eta_distance > 0.05 && small_eta_distance > 10 * small_eta_motion;
-  r.notes = "L = Σ(wᵀx−y)² as (8.1); each run stops when ‖∇L‖₂ < 1e-11. The plot shows (w1, w3) (w2 is fixed by "
-            "w1 + w3 on the interpolants' line). The maintainers hold back Fig 8.1's numbers; these are ours.";
-  return r;
-}
-
-}  // namespace
-
-void register_steepest_descent_l43(Registry& reg) {
-  reg.add({"steepest_descent_l43",
-           {"001 (Arora, ch. 8)", "§8.1 Example 2, Fig 8.1"},
-           "steepest descent w.r.t. ℓ_{4/3} from 0 on the Fig 8.1 data reaches an interpolant that depends on η and, "
-           "as η → 0, stays away from argmin_{Xw=y} ‖w‖_{4/3}",
-           run_steepest_descent_l43});
+  PlotSpec spec{.title = "steepest descent w.r.t. l_{4/3}: paths (w1, w3) for several eta", .x_label = "w1", .y_label = "w3"};
+  for (size_t a = 0; a < runs.size(); ++a)
+    spec.series.push_back({"w1_eta" + std::to_string(a), "w3_eta" + std::to_string(a), fmt::format("eta = {:g}", etas[a])});
+  spec.series.push_back({"w1_min", "w3_min", "argmin_{Xw=y} ||w||_{4/3}", true});
+  paths.plot(spec);
+  ctx.measure("min_l43_interpolant", min_norm);
+  ctx.measure("smallest_eta_change_from_previous_eta", small_eta_motion);
+  ctx.check.below("max_final_loss", max_loss, 1e-18);
+  ctx.check.above("max_spread_of_limits", spread, 0.01);  // the limit depends on η
+  ctx.check.above("smallest_eta_distance_to_interpolant", small_eta_distance, 0.05);
+  // ... and the limit is no longer moving much as η shrinks: 10 × its last change.
+  ctx.check.above("smallest_eta_distance_over_its_change_from_previous_eta", small_eta_distance / small_eta_motion, 10);
+  ctx.note("L = Σ(wᵀx−y)² as (8.1); each run stops when ‖∇L‖₂ < 1e-11. The plot shows (w1, w3) (w2 is fixed by "
+           "w1 + w3 on the interpolants' line). The maintainers hold back Fig 8.1's numbers; these are ours.");
 }
 
 }  // namespace descent::experiments

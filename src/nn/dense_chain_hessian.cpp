@@ -7,9 +7,13 @@
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
+#include "dense_chain.hpp"
 
 namespace descent::nn {
 namespace {
+using detail::DenseBlock;
+using detail::dense_chain;
+
 // ---- Hessian-vector products of Linear/activation chains by R-propagation ----
 //
 // For a chain z_l = s_w a_{l-1} W_lᵀ + s_b b_l, a_l = σ_l(z_l) (a_0 = x) and a loss ℓ(a_L),
@@ -23,42 +27,6 @@ namespace {
 // This is what forward-over-reverse autodiff computes, minus the weight-gradient products that
 // H v does not need. a_l, σ'(z_l), σ''(z_l), g_l and δ_l do not depend on v: they are the
 // "primal" state of a chunk, cached when the budget allows; the rest is the "tangent" pass.
-struct DenseBlock {
-  const Linear* linear = nullptr;
-  std::optional<Activation> activation;  // none: the block's output is z itself
-  size_t weight = 0;                     // index of W_l in the model's parameter list
-  int64_t bias = -1;                     // index of b_l, or -1
-};
-
-// The blocks of a model made only of Linear layers, each followed by at most one activation,
-// on flat inputs; empty when the model is anything else.
-std::vector<DenseBlock> dense_chain(const Model& model) {
-  if (model.input_shape().rank() != 1) return {};
-  std::vector<DenseBlock> blocks;
-  const auto& info = model.parameters_info();
-  for (size_t l = 0; l < model.layers().size(); ++l) {
-    const Layer* layer = model.layers()[l].get();
-    if (const auto* linear = dynamic_cast<const Linear*>(layer)) {
-      DenseBlock b;
-      b.linear = linear;
-      size_t p = 0;
-      while (p < info.size() && info[p].layer != int(l)) ++p;
-      if (p == info.size()) return {};
-      b.weight = p;
-      if (linear->has_bias()) b.bias = int64_t(p + 1);
-      blocks.push_back(b);
-    } else if (const auto* act = dynamic_cast<const ActivationLayer*>(layer)) {
-      if (blocks.empty() || blocks.back().activation) return {};
-      // ActivationLayer::describe() is the activation's name (layers.hpp).
-      const Activation a = parse_activation(act->describe());
-      if (a != Activation::identity) blocks.back().activation = a;
-    } else {
-      return {};
-    }
-  }
-  return blocks;
-}
-
 // σ(z), σ'(z) and σ''(z) element-wise. ReLU is fused by hand (σ' = 1[z > 0], the convention of
 // autodiff's relu rule; σ'' = 0); other activations take σ' and σ'' from autodiff, as the
 // gradient and the Hessian-vector product (with v = 1) of Σ σ(z), which are diagonal.
@@ -118,6 +86,17 @@ void add_column_sums(Tensor& out, const Tensor& x, double s) {
   });
 }
 
+// x ⊙= m element-wise (same shape and dtype).
+void multiply_inplace(Tensor& x, const Tensor& m) {
+  dispatch_floating(x.dtype(), "activation", [&](auto tag) {
+    using T = decltype(tag);
+    const T* mp = m.data<T>();
+    T* xp = x.data<T>();
+    for (int64_t i = 0, n = x.numel(); i < n; ++i) xp[i] *= mp[i];
+    return 0;
+  });
+}
+
 // R δ = σ'' ⊙ R z ⊙ g + σ' ⊙ R g (g: the gradient with respect to the activation's output).
 Tensor activation_tangent(const ActivationValues& act, const Tensor& rz, const Tensor& g, const Tensor& rg) {
   Tensor rdelta = Tensor::empty(rg.shape(), rg.dtype());
@@ -138,6 +117,12 @@ Tensor activation_tangent(const ActivationValues& act, const Tensor& rz, const T
   });
   return rdelta;
 }
+
+// Rows per chunk at most: each chunk's products are then GEMMs whose operands stay in the L2
+// cache. Measured on an Intel Xeon (Sapphire Rapids, AVX-512), float64, 784-256-256-10 on 5,000
+// rows, the dozen GEMMs of one product: 0.094 s in chunks of 256 rows, 0.100 s of 1,024,
+// 0.112 s of 5,000 (the weight products δᵀ a run at 70 GFLOP/s with k = 256, 62 with k = 5,000).
+constexpr int64_t kMaxChunkRows = 256;
 
 // What a chunk's products share: a_0 … a_L, σ', σ'', and per block g_l = ∂ℓ/∂a_{l+1} (kept only
 // where σ'' ≠ 0) and δ_l = σ'(z_l) ⊙ g_l.
@@ -226,7 +211,15 @@ struct DenseChainHessian::State {
       gemm_into(rz[l], s.a[l], v[b.weight], false, true, sw, 0.0);
       if (l > 0) gemm_into(rz[l], ra[l], weights[b.weight], false, true, sw, 1.0);
       if (b.bias >= 0) add_row(rz[l], v[size_t(b.bias)], b.linear->bias_scale());
-      ra[l + 1] = b.activation ? mul(s.act[l].first, rz[l]) : rz[l];
+      if (!b.activation) {
+        ra[l + 1] = rz[l];
+      } else if (s.act[l].second.defined()) {
+        ra[l + 1] = mul(s.act[l].first, rz[l]);
+      } else {
+        // σ'' = 0 (ReLU): R z is not needed after R a = σ' ⊙ R z, which can take its place.
+        multiply_inplace(rz[l], s.act[l].first);
+        ra[l + 1] = rz[l];
+      }
     }
     const double w = weight();
     auto loss_of_outputs = [&](const VarList& o) { return sum(per_example_loss(loss, o[0], y)) * w; };
@@ -234,7 +227,9 @@ struct DenseChainHessian::State {
     for (size_t l = L; l-- > 0;) {
       const DenseBlock& b = blocks[l];
       const double sw = b.linear->weight_scale();
-      const Tensor rdelta = b.activation ? activation_tangent(s.act[l], rz[l], s.g[l], rg) : rg;
+      Tensor rdelta = rg;
+      if (b.activation && s.act[l].second.defined()) rdelta = activation_tangent(s.act[l], rz[l], s.g[l], rg);
+      else if (b.activation) multiply_inplace(rdelta, s.act[l].first);  // R δ = σ' ⊙ R g (σ'' = 0)
       Tensor& hw = out[b.weight];
       gemm_into(hw, rdelta, s.a[l], true, false, sw, 1.0);
       if (l > 0) gemm_into(hw, s.delta[l], ra[l], true, false, sw, 1.0);
@@ -270,11 +265,11 @@ DenseChainHessian::DenseChainHessian(const Model& model, Loss loss, const Tensor
   s.targets = targets;
   s.theta = theta.flatten().clone();
   s.weights = model.parameter_views(s.theta);
-  s.chunk_size = chunk_size;
+  s.chunk_size = std::min(chunk_size, kMaxChunkRows);
   s.n = inputs.dim(0);
   s.p = model.num_parameters();
   s.budget = cache_bytes;
-  s.cache.resize(size_t((s.n + chunk_size - 1) / chunk_size));
+  s.cache.resize(size_t((s.n + s.chunk_size - 1) / s.chunk_size));
 }
 
 DenseChainHessian::~DenseChainHessian() = default;

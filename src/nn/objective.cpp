@@ -39,10 +39,12 @@ ModelObjective::ModelObjective(Model& model, Loss loss, Tensor inputs, Tensor ta
                 "ModelObjective: inputs are {} but the model's parameters are {}", dtype_name(inputs_.dtype()),
                 dtype_name(model_.dtype()));
   DESCENT_CHECK(chunk_size_ > 0, InputError, "ModelObjective: chunk size must be positive, got {}", chunk_size_);
+  if (inputs_.rank() == 2 && DenseChainHessian::supports(model_)) fused_.emplace(model_, loss_);
 }
 
 double ModelObjective::accumulate(const Tensor& theta, const Tensor& x, const Tensor& y, double weight,
                                   Tensor* gradient) {
+  if (fused_ && gradient) return fused_->value_and_gradient(theta, x, y, weight, *gradient, true, &last_outputs_);
   const std::vector<Tensor> views = model_.parameter_views(theta);
   std::vector<Var> params;
   params.reserve(views.size());
@@ -107,8 +109,10 @@ void ModelObjective::gather_batch(std::span<const int64_t> indices) {
 double ModelObjective::batch_value_and_gradient(const Tensor& theta, std::span<const int64_t> indices,
                                                 Tensor& gradient) {
   gather_batch(indices);
-  gradient.fill(0.0);
   const double b = static_cast<double>(indices.size());
+  if (fused_)  // writes the gradient (no zeroing pass)
+    return fused_->value_and_gradient(theta, batch_x_, batch_y_, 1.0 / b, gradient, false, &last_outputs_) / b;
+  gradient.fill(0.0);
   return accumulate(theta, batch_x_, batch_y_, 1.0 / b, &gradient) / b;
 }
 

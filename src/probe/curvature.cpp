@@ -9,7 +9,7 @@
 
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
-#include "probe/krylov.hpp"
+#include "krylov.hpp"
 
 namespace descent::probe {
 namespace {

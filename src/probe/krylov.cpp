@@ -1,4 +1,4 @@
-#include "probe/krylov.hpp"
+#include "krylov.hpp"
 
 #include <cblas.h>
 

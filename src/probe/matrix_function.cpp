@@ -6,7 +6,7 @@
 #include <Eigen/Dense>
 
 #include "descent/core/ops.hpp"
-#include "probe/krylov.hpp"
+#include "krylov.hpp"
 
 namespace descent::probe {
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "descent/core/rng.hpp"
-#include "probe/krylov.hpp"
+#include "krylov.hpp"
 
 namespace descent::probe {
 

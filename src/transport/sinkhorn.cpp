@@ -294,7 +294,13 @@ SinkhornResult sinkhorn_log(const Tensor& a, const Tensor& b, const Tensor& C, c
     for (int64_t j = 0; j < m; ++j) beta[j] = std::min(beta[j], Ci[j] - row_min);
   }
   std::vector<double> stages;
-  if (o.epsilon_scaling)
+  // ε-scaling pays only when ε is small against the cost range: each stage rebuilds the kernel
+  // (n·m exponentials) and iterates to its own tolerance. Measured (n = m = 1,000, range 1,
+  // Intel AVX-512, 1 thread): ε = 0.005 plain 0.116 / 0.437 s (2-D / 10-D), staged 0.126 / 0.467;
+  // ε = 0.002 plain 0.277, staged 0.236; ε = 0.001 plain 0.512, staged 0.385 (2-D); and n = 2,000,
+  // 10-D, ε = 0.01: plain 0.154, staged 0.277 s. So stages run only below range / 300.
+  constexpr double kStagedRangeOverEpsilon = 300.0;
+  if (o.epsilon_scaling && highest - lowest > kStagedRangeOverEpsilon * o.epsilon)
     for (double e = highest - lowest; e > o.epsilon; e *= o.scaling_factor) stages.push_back(e);
   stages.push_back(o.epsilon);
 

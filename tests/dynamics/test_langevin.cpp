@@ -194,3 +194,42 @@ TEST(Svag, VariancePerUnitTimeIsKept) {
 
 }  // namespace
 }  // namespace descent::dynamics
+
+#include "descent/dynamics/statistics.hpp"
+
+namespace descent::dynamics {
+namespace {
+
+// AR(1) x_{k+1} = ρx_k + √(1−ρ²) z has unit variance and the time average's asymptotic
+// variance (1+ρ)/(1−ρ)/N; batch means must find that (not the naive 1/N).
+TEST(Statistics, BatchMeansSeesAutocorrelation) {
+  const double rho = 0.9;
+  const int64_t n = 400000;
+  Rng rng(12);
+  std::vector<double> x(n);
+  double v = 0;
+  for (auto& e : x) {
+    v = rho * v + std::sqrt(1 - rho * rho) * rng.normal();
+    e = v;
+  }
+  const TimeAverage t = batch_means(x, 40);
+  const double expected_se = std::sqrt((1 + rho) / (1 - rho) / double(n));
+  EXPECT_NEAR(t.standard_error, expected_se, 0.3 * expected_se);
+  EXPECT_NEAR(t.mean, 0.0, 5 * expected_se);
+  EXPECT_THROW(batch_means({1.0, 2.0}, 5), InputError);
+}
+
+// OU dx = −kx dt + √a dW: N(0, a/(2k)); and a state-dependent a(x) = 1 + x²/2 with drift −x,
+// whose density ∝ (1/a) exp(−∫2x/a) = (1 + x²/2)^{−3} (closed form).
+TEST(Statistics, StationaryDensityOneDimensional) {
+  std::vector<double> grid;
+  for (int i = 0; i <= 4000; ++i) grid.push_back(-10 + 20.0 * i / 4000);
+  const auto p = stationary_density_1d([](double x) { return -2 * x; }, [](double) { return 1.0; }, grid);
+  for (size_t i = 0; i < grid.size(); i += 400)
+    EXPECT_NEAR(p[i], std::exp(-2 * grid[i] * grid[i]) / std::sqrt(M_PI / 2), 1e-5);
+  const auto q = stationary_density_1d([](double x) { return -x; }, [](double x) { return 1 + x * x / 2; }, grid);
+  EXPECT_NEAR(q[2000] / q[2400], std::pow(1 + 4.0 / 2, 3), 1e-3);  // x = 0 and x = 2
+}
+
+}  // namespace
+}  // namespace descent::dynamics

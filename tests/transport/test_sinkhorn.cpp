@@ -157,3 +157,26 @@ TEST(Sinkhorn, RefusesBadInput) {
   EXPECT_THROW(sinkhorn_log(Tensor(), Tensor(), C, o), InputError);
   EXPECT_THROW(sinkhorn_divergence(Tensor::zeros({0, 2}, DType::f64), Tensor::ones({2, 2}, DType::f64)), InputError);
 }
+
+TEST(SinkhornLog, EpsilonScalingRunsOnlyForSmallEpsilonAndReachesTheSameFixedPoint) {
+  // Stages run when ε < (max C − min C) / 300 (below that crossover they are the slow path);
+  // both sides of it reach the unstaged solution.
+  Rng rng(16);
+  const Tensor x = rng.uniform_tensor({40, 2}, DType::f64), y = rng.uniform_tensor({40, 2}, DType::f64, 0.25, 1.25);
+  const Tensor C = cost_matrix(x, y);
+  const double range = max(C).item() - min(C).item();
+  for (double ratio : {500.0, 100.0}) {  // staged, then one stage
+    SinkhornOptions o;
+    o.epsilon = range / ratio;
+    o.tolerance = 1e-9;
+    const SinkhornResult staged = sinkhorn_log(Tensor(), Tensor(), C, o);
+    o.epsilon_scaling = false;
+    const SinkhornResult direct = sinkhorn_log(Tensor(), Tensor(), C, o);
+    ASSERT_TRUE(staged.converged) << "range / ε = " << ratio << ", " << staged.iterations << " iterations";
+    ASSERT_TRUE(direct.converged) << "range / ε = " << ratio << ", " << direct.iterations << " iterations";
+    EXPECT_NEAR(staged.cost, direct.cost, 1e-8 * direct.cost) << "range / ε = " << ratio;
+    EXPECT_NEAR(staged.objective, direct.objective, 1e-8 * std::abs(direct.objective));
+    // One stage above the crossover: exactly the unstaged iterations.
+    if (ratio < 300) EXPECT_EQ(staged.iterations, direct.iterations);
+  }
+}

@@ -7,19 +7,20 @@
 
 namespace descent {
 
+// Every member has a default, so designated initializers may name only what they set.
 struct PlotSeries {
-  std::string x_column, y_column;  // CSV header names
-  std::string title;               // legend entry ("" = the y column's name)
-  bool points = false;             // points instead of lines
+  std::string x_column = {}, y_column = {};  // CSV header names
+  std::string title = {};                    // legend entry ("" = the y column's name)
+  bool points = false;                       // points instead of lines
 };
 
 struct PlotSpec {
-  std::string csv_path, png_path;
-  std::string title, x_label, y_label;
-  std::vector<PlotSeries> series;
+  std::string csv_path = {}, png_path = {};
+  std::string title = {}, x_label = {}, y_label = {};
+  std::vector<PlotSeries> series = {};
   bool log_y = false;
   // Extra gnuplot commands placed before `plot` (e.g. a reference line with `set arrow`).
-  std::string extra;
+  std::string extra = {};
 };
 
 // True when gnuplot is on PATH.

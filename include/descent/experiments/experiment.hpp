@@ -227,8 +227,6 @@ class Context {
 
   // Used by run(): the result of the body so far.
   Result result() const;
-  // Temporary, while experiments move to the kit: a whole Result from an old-style body.
-  void adopt_legacy_result(Result r);
 
  private:
   Table& add_table(const std::string& name, std::vector<std::string> columns, bool in_result);
@@ -239,7 +237,6 @@ class Context {
   std::vector<std::unique_ptr<Table>> tables_;
   json measured_ = json::object();
   std::string notes_;
-  std::unique_ptr<Result> legacy_;
 };
 
 // ---- Registration ------------------------------------------------------------------------
@@ -251,19 +248,10 @@ struct Experiment {
   std::function<void(Context&)> body;
 };
 
-// Temporary, while experiments move to the kit: an old-style experiment returning its Result.
-struct LegacyExperiment {
-  std::string name;
-  Source source;
-  std::string claim;
-  std::function<Result(const RunOptions&)> run;
-};
-
 class Registry {
  public:
   static Registry& instance();  // every registered experiment
   void add(Experiment e);       // throws on a duplicate name
-  void add(LegacyExperiment e);
   const std::vector<Experiment>& all() const { return experiments_; }  // sorted by name
   const Experiment* find(const std::string& name) const;
 

@@ -6,9 +6,11 @@
 // one forward and one backward pass give them all as outer products (Goodfellow 2015,
 // "Efficient per-example gradient computations"), other models take one pass per example.
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "descent/core/objective.hpp"
+#include "descent/nn/dense_chain_gradient.hpp"
 #include "descent/nn/losses.hpp"
 #include "descent/nn/model.hpp"
 
@@ -74,6 +76,9 @@ class ModelObjective final : public Objective {
   Rng* rng_ = nullptr;
   Tensor batch_x_, batch_y_;  // reused gather buffers
   Tensor last_outputs_;
+  // The fused forward/backward of Linear/activation chains (dense_chain_gradient.hpp), used for
+  // gradients when the model is one; everything else goes through the autodiff graph.
+  std::optional<DenseChainGradient> fused_;
 };
 
 }  // namespace descent::nn
