@@ -1,5 +1,7 @@
 // Optimizer update steps on one flat float32 parameter vector: the fused named optimizers
-// against the same chain run link by link (update + apply_updates).
+// against the same chain run link by link (update + apply_updates), and the chains of the
+// other optimizers (Lion, NAdam, RAdam, Adamax, AdaGrad, RMSProp, Adadelta), which have no
+// fused form.
 //   bench_optim                         Google Benchmark timings (P = 10^6)
 //   bench_optim --step-times P BLOCKS   JSON lines {optimizer, form, P, seconds_per_step} (fastest
 //                                       of BLOCKS blocks of 20 steps), read by bench/optim_peer.py
@@ -24,13 +26,21 @@ namespace {
 struct Case {
   const char* name;
   GradientTransformation opt;
+  bool has_fused = true;
 };
 std::vector<Case> cases() {
   // The hyper-parameters of bench/optim_peer.py.
   return {{"sgd", sgd(1e-3)},
           {"momentum", sgd(1e-3, 0.9)},
           {"adam", adam(1e-3)},
-          {"adamw", adamw(1e-3, 0.9, 0.999, 1e-8, 1e-2)}};
+          {"adamw", adamw(1e-3, 0.9, 0.999, 1e-8, 1e-2)},
+          {"lion", lion(1e-4, 0.9, 0.99, 1e-2), false},
+          {"nadam", nadam(2e-3), false},
+          {"radam", radam(1e-3), false},
+          {"adamax", adamax(2e-3), false},
+          {"adagrad", adagrad(1e-2), false},
+          {"rmsprop", rmsprop(1e-2), false},
+          {"adadelta", adadelta(1.0), false}};
 }
 
 // One step: the fused kernel (step) or the chain link by link (update, then apply_updates).
@@ -97,6 +107,9 @@ BENCHMARK_CAPTURE(BM_Step, adam_fused, "adam", true)->Arg(1'000'000)->Unit(bench
 BENCHMARK_CAPTURE(BM_Step, adam_chain, "adam", false)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Step, adamw_fused, "adamw", true)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Step, adamw_chain, "adamw", false)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Step, lion_chain, "lion", false)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Step, nadam_chain, "nadam", false)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Step, radam_chain, "radam", false)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
@@ -108,9 +121,11 @@ int main(int argc, char** argv) {
     std::printf("{\"optimizer\": \"gradient_copy\", \"form\": \"copy\", \"P\": %lld, \"seconds_per_step\": %.9g}\n",
                 static_cast<long long>(p), copy);
     for (const auto& c : cases())
-      for (const bool fused : {true, false})
+      for (const bool fused : {true, false}) {
+        if (fused && !c.has_fused) continue;
         std::printf("{\"optimizer\": \"%s\", \"form\": \"%s\", \"P\": %lld, \"seconds_per_step\": %.9g}\n", c.name,
                     fused ? "fused" : "chain", static_cast<long long>(p), seconds_per_step(c.opt, fused, p, blocks));
+      }
     return 0;
   }
   benchmark::AddCustomContext("cpu", descent::cpu_summary());

@@ -8,6 +8,7 @@
 #include "descent/core/error.hpp"
 #include "descent/core/safetensors.hpp"
 #include "descent/data/fashion_mnist.hpp"
+#include "descent/optim/factory.hpp"
 #include "descent/train/trainer.hpp"
 
 namespace descent::cli {
@@ -36,7 +37,8 @@ void register_train(CLI::App& app) {
       "crash-safe checkpoints",
       {"descent train --epochs 5 --out runs/mlp", "descent train --dataset two-moons --hidden 32,32 --optimizer adam "
                                                   "--learning-rate 0.003 --out runs/moons",
-       "descent train --resume runs/mlp"});
+       "descent train --optimizer lion --learning-rate 1e-4 --optimizer-option beta2=0.98 --out runs/lion",
+       "descent train --list-optimizers", "descent train --resume runs/mlp"});
   auto config = std::make_shared<train::TrainConfig>();
   auto config_file = std::make_shared<std::string>();
   auto resume = std::make_shared<std::string>();
@@ -68,13 +70,18 @@ void register_train(CLI::App& app) {
   add("cnn_channels2", c.cnn_channels2, "CNN: channels of the second convolution");
   add("dropout", c.dropout, "dropout probability before the output layer(s)");
   add("dtype", c.dtype, "float32 | float64");
-  add("optimizer", c.optimizer, "sgd | momentum | nesterov | adam | adamw");
+  add("optimizer", c.optimizer, "optimizer by name (see --list-optimizers)");
   add("learning_rate", c.learning_rate, "peak learning rate η");
-  add("momentum", c.momentum, "momentum coefficient (momentum, nesterov)");
-  add("weight_decay", c.weight_decay, "L2 weight decay (decoupled for adamw)");
-  add("beta1", c.beta1, "Adam β1");
-  add("beta2", c.beta2, "Adam β2");
-  add("eps", c.eps, "Adam ε");
+  auto option_pairs = std::make_shared<std::vector<std::string>>();
+  auto* option_flag = cmd->add_option("--optimizer-option", *option_pairs,
+                                      "KEY=VALUE option of the optimizer (repeatable; see --list-optimizers)");
+  auto list = std::make_shared<bool>(false);
+  cmd->add_flag("--list-optimizers", *list, "print every optimizer, one line each, with its options, and exit");
+  add("momentum", c.momentum, "momentum coefficient, where the optimizer has one (default: the optimizer's)");
+  add("weight_decay", c.weight_decay, "weight decay, where the optimizer has one (default: the optimizer's)");
+  add("beta1", c.beta1, "β1, where the optimizer has one (default: the optimizer's)");
+  add("beta2", c.beta2, "β2, where the optimizer has one (default: the optimizer's)");
+  add("eps", c.eps, "ε, where the optimizer has one (default: the optimizer's)");
   add("schedule", c.schedule, "constant | cosine | step");
   add("warmup_steps", c.warmup_steps, "linear warm-up steps");
   add("step_gamma", c.step_gamma, "step schedule: factor per --step-epochs");
@@ -99,7 +106,12 @@ void register_train(CLI::App& app) {
   add("probe_memory_cap_mb", c.probe_memory_cap_mb, "cap on per-example gradients held at once for Tr Σ (MiB)");
   CLI::Option* overwrite_opt = add_overwrite(cmd, *overwrite);
   add_output_flags(cmd, *output);
-  cmd->callback([config, config_file, resume, given, output, overwrite, config_opt, overwrite_opt] {
+  cmd->callback([config, config_file, resume, given, output, overwrite, config_opt, overwrite_opt, option_pairs,
+                 option_flag, list] {
+    if (*list) {
+      fmt::print("{}", optim::optimizer_list_text());
+      return;
+    }
     train::TrainResult result;
     const train::OutputOptions out{*overwrite, output->quiet || output->json};
     if (!resume->empty()) {
@@ -107,6 +119,7 @@ void register_train(CLI::App& app) {
       refuse_unless(overwrite_opt, false, "with --resume (a resumed run continues in its own folder)");
       for (const auto& [opt, key] : *given)
         refuse_unless(opt, false, "with --resume (the run's config.json holds its settings)");
+      refuse_unless(option_flag, false, "with --resume (the run's config.json holds its settings)");
       train::install_interrupt_handlers();
       result = train::resume_training(*resume, out);
     } else {
@@ -115,6 +128,7 @@ void register_train(CLI::App& app) {
       const nlohmann::json flags = train::to_json(*config);
       for (const auto& [opt, key] : *given)
         if (opt->count() > 0) j[key] = flags[key];
+      for (const auto& [key, value] : optim::parse_option_pairs(*option_pairs)) j["optimizer_options"][key] = value;
       const train::TrainConfig resolved = train::config_from_json(j, "from the command line");
       for (const auto& [opt, key] : *given)
         refuse_unless(opt, train::inapplicable_reason(resolved, key).empty(),

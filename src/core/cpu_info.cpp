@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "descent/core/conv.hpp"
+
 namespace descent {
 namespace {
 
@@ -54,9 +56,9 @@ std::string cpu_summary() {
   const char* core = openblas_get_corename();
   const char* target = libxsmm_get_target_arch();
   return fmt::format("{}, {} logical CPUs; CPU supports {}; code built for {}; OpenBLAS kernels {}; libxsmm JIT "
-                     "target {}",
+                     "target {}; convolutions {}",
                      model_name(), std::thread::hardware_concurrency(), cpu_isa(), built_isa(),
-                     core ? core : "?", target ? target : "?");
+                     core ? core : "?", target ? target : "?", conv2d_implementation());
 }
 
 }  // namespace descent

@@ -1,11 +1,13 @@
 #include "descent/core/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <string>
 
 #include <cblas.h>
+#include <omp.h>
 
 namespace descent {
 
@@ -91,7 +93,11 @@ ThreadPool& global_thread_pool() {
   return *pool;
 }
 
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
+void set_blas_threads(int n) {
+  openblas_set_num_threads(n);
+  // oneDNN's convolutions (core/conv.hpp) run on OpenMP threads in Debian's build.
+  omp_set_num_threads(std::max(n, 1));
+}
 int blas_threads() { return openblas_get_num_threads(); }
 
 }  // namespace descent

@@ -104,14 +104,27 @@ Var Linear::forward(const Var& x, std::span<const Var> params, ForwardContext&) 
 
 Conv2d::Conv2d(int64_t out_channels, int64_t kernel_size, Options options)
     : out_(out_channels), kernel_(kernel_size), options_(options) {
-  DESCENT_CHECK(out_channels > 0 && kernel_size > 0 && options.stride > 0 && options.padding >= 0, InputError,
-                "Conv2d: out_channels {}, kernel {}, stride {} must be positive and padding {} non-negative",
-                out_channels, kernel_size, options.stride, options.padding);
+  DESCENT_CHECK(out_channels > 0 && kernel_size > 0 && options.stride > 0 && options.padding >= 0 &&
+                    options.dilation > 0 && options.groups > 0,
+                InputError,
+                "Conv2d: out_channels {}, kernel {}, stride {}, dilation {} and groups {} must be positive and "
+                "padding {} non-negative",
+                out_channels, kernel_size, options.stride, options.dilation, options.groups, options.padding);
+  DESCENT_CHECK(out_channels % options.groups == 0, InputError,
+                "Conv2d: {} output channels do not split into {} groups", out_channels, options.groups);
 }
 
 std::string Conv2d::describe() const {
-  return fmt::format("Conv2d({} -> {}, {}x{}, stride {}, padding {})", in_, out_, kernel_, kernel_, options_.stride,
-                     options_.padding);
+  std::string extra;
+  if (options_.dilation != 1) extra += fmt::format(", dilation {}", options_.dilation);
+  if (options_.groups != 1) extra += fmt::format(", groups {}", options_.groups);
+  return fmt::format("Conv2d({} -> {}, {}x{}, stride {}, padding {}{})", in_, out_, kernel_, kernel_, options_.stride,
+                     options_.padding, extra);
+}
+
+ConvSpec Conv2d::spec() const {
+  const int64_t s = options_.stride, p = options_.padding, d = options_.dilation;
+  return ConvSpec{.sh = s, .sw = s, .ph = p, .pw = p, .dh = d, .dw = d, .groups = options_.groups};
 }
 
 Shape Conv2d::build(const Shape& input, std::vector<ParameterSpec>& params) {
@@ -120,35 +133,32 @@ Shape Conv2d::build(const Shape& input, std::vector<ParameterSpec>& params) {
   in_ = input[0];
   height_ = input[1];
   width_ = input[2];
-  out_height_ = (height_ + 2 * options_.padding - kernel_) / options_.stride + 1;
-  out_width_ = (width_ + 2 * options_.padding - kernel_) / options_.stride + 1;
+  DESCENT_CHECK(in_ % options_.groups == 0, ShapeError, "Conv2d: {} input channels do not split into {} groups", in_,
+                options_.groups);
+  const ConvSpec s = spec();
+  out_height_ = s.out_h(height_, kernel_);
+  out_width_ = s.out_w(width_, kernel_);
   DESCENT_CHECK(out_height_ > 0 && out_width_ > 0, ShapeError,
-                "Conv2d: a {}x{} kernel does not fit a {}x{} image with padding {}", kernel_, kernel_, height_, width_,
-                options_.padding);
-  const int64_t fan_in = in_ * kernel_ * kernel_;
+                "Conv2d: a {}x{} kernel (dilation {}) does not fit a {}x{} image with padding {}", kernel_, kernel_,
+                options_.dilation, height_, width_, options_.padding);
+  const int64_t fan_in = in_ / options_.groups * kernel_ * kernel_;
   const double sigma_w = options_.weight_std > 0 ? options_.weight_std : std::sqrt(2.0);
   Init weight_init = Init::normal(sigma_w / std::sqrt(static_cast<double>(fan_in)));
   if (options_.parameterization != Parameterization::standard) {
     weight_init = Init::normal(1.0);
     weight_scale_ = sigma_w / std::sqrt(static_cast<double>(fan_in));
   }
-  params.push_back({"weight", Shape{out_, fan_in}, weight_init, fan_in, out_ * kernel_ * kernel_});
+  // [out, in/groups · k · k]: row-major, the same memory as PyTorch's [out, in/groups, k, k].
+  params.push_back({"weight", Shape{out_, fan_in}, weight_init, fan_in, out_ / options_.groups * kernel_ * kernel_});
   if (options_.bias) params.push_back({"bias", Shape{out_}, Init::zeros(), fan_in, out_});
   return Shape{out_, out_height_, out_width_};
 }
 
 Var Conv2d::forward(const Var& x, std::span<const Var> params, ForwardContext&) {
-  const int64_t batch = x.shape()[0];
-  const Window2d window{kernel_, kernel_, options_.stride, options_.stride, options_.padding, options_.padding};
-  // Columns [B, C·k·k, OH·OW] (im2col); y[b] = W columns[b], one GEMM per example with the
-  // same W, so the output lands in [B, out, OH·OW] without a transpose.
-  Var columns = im2col(x, window);
-  Var weight = broadcast_to(reshape(params[0], Shape{1, out_, in_ * kernel_ * kernel_}),
-                            Shape{batch, out_, in_ * kernel_ * kernel_});
-  Var y = matmul(weight, columns);
-  if (weight_scale_ != 1.0) y = y * weight_scale_;
-  if (options_.bias) y = y + reshape(params[1], Shape{out_, 1});
-  return reshape(y, Shape{batch, out_, out_height_, out_width_});
+  // s · conv(x, W) + b = conv(x, s·W) + b: the scale goes on the (small) weights.
+  Var weight = reshape(params[0], Shape{out_, in_ / options_.groups, kernel_, kernel_});
+  if (weight_scale_ != 1.0) weight = weight * weight_scale_;
+  return conv2d(x, weight, options_.bias ? params[1] : Var(), spec());
 }
 
 // ---- pooling ----

@@ -7,6 +7,7 @@
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
+#include "descent/nn/conv_chain_hessian.hpp"
 #include "descent/nn/dense_chain_hessian.hpp"
 
 namespace descent::nn {
@@ -119,6 +120,10 @@ double ModelObjective::batch_value_and_gradient(const Tensor& theta, std::span<c
 void ModelObjective::hessian_vector_product(const Tensor& theta, const Tensor& v, Tensor& hv) {
   if (DenseChainHessian::supports(model_)) {
     DenseChainHessian(model_, loss_, inputs_, targets_, theta, chunk_size_).apply(v, hv);
+    return;
+  }
+  if (ConvChainHessian::supports(model_)) {
+    ConvChainHessian(model_, loss_, inputs_, targets_, theta, chunk_size_).apply(v, hv);
     return;
   }
   const int64_t n = num_examples();

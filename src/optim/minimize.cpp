@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <span>
 
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
@@ -62,10 +64,13 @@ double distance(const Tensor& a, const Tensor& b) {
   });
 }
 
-// The shared loop: `evaluate(theta, grad, step)` gives the value at θ_k and fills the gradient.
+// The shared loop: `evaluate(theta, grad, step)` gives the value at θ_k and fills the gradient;
+// `same_batch(theta', grad)` evaluates the batch of the last `evaluate` elsewhere (for links
+// such as SAM that read the StepContext).
 template <class Evaluate>
 Trace run(Objective& objective, const Tensor& theta0, const GradientTransformation& optimizer,
-          const StopCriteria& stop, const std::vector<Callback>& callbacks, bool full_gradient, Evaluate&& evaluate) {
+          const StopCriteria& stop, const std::vector<Callback>& callbacks, bool full_gradient, Evaluate&& evaluate,
+          std::function<double(const Tensor&, Tensor&)> same_batch) {
   detail::check_start("minimize", theta0.numel(), objective.dimension());
   DESCENT_CHECK(stop.max_steps >= 0, InputError, "minimize: max_steps must be >= 0, got {}", stop.max_steps);
   Trace trace;
@@ -94,7 +99,7 @@ Trace run(Objective& objective, const Tensor& theta0, const GradientTransformati
       break;
     }
     previous.copy_from(trace.theta);
-    optimizer.step(trace.theta, grad, state);
+    optimizer.step(trace.theta, grad, state, StepContext{value, same_batch});
     StepRecord rec{k, value, gnorm, distance(trace.theta, previous),
                    std::chrono::duration<double>(Clock::now() - t0).count()};
     trace.steps.push_back(rec);
@@ -121,8 +126,10 @@ Trace run(Objective& objective, const Tensor& theta0, const GradientTransformati
 
 Trace minimize(Objective& objective, const Tensor& theta0, const GradientTransformation& optimizer,
                const StopCriteria& stop, const std::vector<Callback>& callbacks) {
-  return run(objective, theta0, optimizer, stop, callbacks, true,
-             [&](const Tensor& theta, Tensor& grad, int64_t) { return objective.value_and_gradient(theta, grad); });
+  return run(
+      objective, theta0, optimizer, stop, callbacks, true,
+      [&](const Tensor& theta, Tensor& grad, int64_t) { return objective.value_and_gradient(theta, grad); },
+      [&](const Tensor& theta, Tensor& grad) { return objective.value_and_gradient(theta, grad); });
 }
 
 Trace minimize_stochastic(Objective& objective, const Tensor& theta0, const GradientTransformation& optimizer,
@@ -135,16 +142,20 @@ Trace minimize_stochastic(Objective& objective, const Tensor& theta0, const Grad
   Rng rng(options.seed);
   std::vector<int64_t> order;
   int64_t cursor = n;  // forces a fresh permutation on the first batch
-  return run(objective, theta0, optimizer, stop, callbacks, false, [&](const Tensor& theta, Tensor& grad, int64_t) {
-    if (cursor >= n) {
-      order = rng.permutation(n);
-      cursor = 0;
-    }
-    const int64_t m = std::min(options.batch_size, n - cursor);
-    const std::span<const int64_t> batch(order.data() + cursor, static_cast<size_t>(m));
-    cursor += m;
-    return objective.batch_value_and_gradient(theta, batch, grad);
-  });
+  std::span<const int64_t> batch;
+  return run(
+      objective, theta0, optimizer, stop, callbacks, false,
+      [&](const Tensor& theta, Tensor& grad, int64_t) {
+        if (cursor >= n) {
+          order = rng.permutation(n);
+          cursor = 0;
+        }
+        const int64_t m = std::min(options.batch_size, n - cursor);
+        batch = std::span<const int64_t>(order.data() + cursor, static_cast<size_t>(m));
+        cursor += m;
+        return objective.batch_value_and_gradient(theta, batch, grad);
+      },
+      [&](const Tensor& theta, Tensor& grad) { return objective.batch_value_and_gradient(theta, batch, grad); });
 }
 
 }  // namespace descent::optim

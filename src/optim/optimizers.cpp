@@ -47,7 +47,7 @@ class FusedSgd final : public Fused {
       : Fused(std::move(name), std::move(chain)), lr_(std::move(lr)), mu_(momentum), wd_(weight_decay),
         nesterov_(nesterov), lr_index_(lr_index), trace_index_(trace_index) {}
 
-  void step(Tensor& params, Tensor& grads, State& s) const override {
+  void step(Tensor& params, Tensor& grads, State& s, const StepContext&) const override {
     const double rate = lr_(s.children[lr_index_].second.step);
     DESCENT_CHECK(std::isfinite(rate), InputError, "sgd: the schedule gave {} at step {}", rate, s.step);
     dispatch_floating(params.dtype(), "sgd", [&](auto zero) {
@@ -124,7 +124,7 @@ class FusedAdam final : public Fused {
       : Fused(std::move(name), std::move(chain)), lr_(std::move(lr)), b1_(b1), b2_(b2), eps_(eps),
         coupled_(coupled_wd), decoupled_(decoupled_wd), adam_index_(adam_index), lr_index_(lr_index) {}
 
-  void step(Tensor& params, Tensor& grads, State& s) const override {
+  void step(Tensor& params, Tensor& grads, State& s, const StepContext&) const override {
     const double rate = lr_(s.children[lr_index_].second.step);
     DESCENT_CHECK(std::isfinite(rate), InputError, "{}: the schedule gave {} at step {}", name(), rate, s.step);
     State& a = s.children[adam_index_].second;
@@ -160,11 +160,21 @@ std::string rate_text(const Schedule& s) { return s.description(); }
 
 }  // namespace
 
-GradientTransformation sgd(Schedule lr, double momentum, bool nesterov, double weight_decay) {
+GradientTransformation sgd(Schedule lr, double momentum, bool nesterov, double weight_decay, double dampening) {
   check_decay("sgd", "momentum", momentum);
   check_nonnegative("sgd", "weight_decay", weight_decay);
   DESCENT_CHECK(!nesterov || momentum > 0.0, InputError, "sgd: nesterov needs momentum > 0, got momentum = {}",
                 momentum);
+  // torch refuses Nesterov with dampening (its look-ahead form assumes the undamped buffer).
+  DESCENT_CHECK(!(nesterov && dampening != 0.0), InputError, "sgd: nesterov needs dampening = 0, got {}", dampening);
+  if (dampening != 0.0) {
+    DESCENT_CHECK(momentum > 0.0, InputError, "sgd: dampening {} needs momentum > 0", dampening);
+    std::vector<GradientTransformation> links;
+    if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+    links.push_back(trace(momentum, false, false, dampening));
+    links.push_back(scale_by_learning_rate(std::move(lr)));
+    return chain(std::move(links));
+  }
   std::vector<GradientTransformation> links;
   if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
   int trace_index = -1;
@@ -187,7 +197,7 @@ GradientTransformation damped_momentum(Schedule lr, double momentum, bool nester
 
 namespace {
 GradientTransformation adam_like(const char* who, Schedule lr, double b1, double b2, double eps, double coupled,
-                                 double decoupled) {
+                                 double decoupled, bool amsgrad) {
   check_decay(who, "b1", b1);
   check_decay(who, "b2", b2);
   check_positive(who, "eps", eps);
@@ -195,10 +205,11 @@ GradientTransformation adam_like(const char* who, Schedule lr, double b1, double
   std::vector<GradientTransformation> links;
   if (coupled != 0.0) links.push_back(add_decayed_weights(coupled));
   const int adam_index = static_cast<int>(links.size());
-  links.push_back(scale_by_adam(b1, b2, eps));
+  links.push_back(scale_by_adam(b1, b2, eps, amsgrad));
   if (decoupled != 0.0) links.push_back(add_decayed_weights(decoupled));
   const int lr_index = static_cast<int>(links.size());
   links.push_back(scale_by_learning_rate(lr));
+  if (amsgrad) return chain(std::move(links));  // not fused: AMSGrad's running maximum
   return GradientTransformation(std::make_shared<const FusedAdam>(
       fmt::format("{}(lr={}, b1={}, b2={}, eps={}, weight_decay={})", who, rate_text(lr), b1, b2, eps,
                   coupled + decoupled),
@@ -206,23 +217,129 @@ GradientTransformation adam_like(const char* who, Schedule lr, double b1, double
 }
 }  // namespace
 
-GradientTransformation adam(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+GradientTransformation adam(Schedule lr, double b1, double b2, double eps, double weight_decay, bool amsgrad) {
   check_nonnegative("adam", "weight_decay", weight_decay);
-  return adam_like("adam", std::move(lr), b1, b2, eps, weight_decay, 0.0);
+  return adam_like("adam", std::move(lr), b1, b2, eps, weight_decay, 0.0, amsgrad);
 }
 
-GradientTransformation adamw(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+GradientTransformation adamw(Schedule lr, double b1, double b2, double eps, double weight_decay, bool amsgrad) {
   check_nonnegative("adamw", "weight_decay", weight_decay);
-  return adam_like("adamw", std::move(lr), b1, b2, eps, 0.0, weight_decay);
+  return adam_like("adamw", std::move(lr), b1, b2, eps, 0.0, weight_decay, amsgrad);
 }
 
-GradientTransformation adagrad(Schedule lr, double eps, double initial_accumulator, double weight_decay) {
+GradientTransformation adagrad(Schedule lr, double eps, double initial_accumulator, double weight_decay,
+                               double lr_decay) {
   check_nonnegative("adagrad", "weight_decay", weight_decay);
+  check_nonnegative("adagrad", "lr_decay", lr_decay);
   std::vector<GradientTransformation> links;
   if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
   links.push_back(scale_by_rss(initial_accumulator, eps));
+  if (lr_decay != 0.0) {
+    DESCENT_CHECK(lr.is_constant(), InputError, "adagrad: lr_decay is a schedule of its own; give a constant rate");
+    lr = inverse_time_decay(lr(0), lr_decay);
+  }
   links.push_back(scale_by_learning_rate(std::move(lr)));
   return chain(std::move(links));
+}
+
+namespace {
+// Coupled L2 first (torch's weight_decay), then the direction, then −η.
+GradientTransformation coupled_chain(double weight_decay, GradientTransformation direction, Schedule lr) {
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(std::move(direction));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+}  // namespace
+
+GradientTransformation nadam(Schedule lr, double b1, double b2, double eps, double weight_decay,
+                             double momentum_decay) {
+  return coupled_chain(weight_decay, scale_by_nadam(b1, b2, eps, momentum_decay), std::move(lr));
+}
+GradientTransformation radam(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+  return coupled_chain(weight_decay, scale_by_radam(b1, b2, eps), std::move(lr));
+}
+GradientTransformation adamax(Schedule lr, double b1, double b2, double eps, double weight_decay) {
+  return coupled_chain(weight_decay, scale_by_adamax(b1, b2, eps), std::move(lr));
+}
+GradientTransformation adadelta(Schedule lr, double rho, double eps, double weight_decay) {
+  return coupled_chain(weight_decay, scale_by_adadelta(rho, eps), std::move(lr));
+}
+
+GradientTransformation asgd(double lr, double lambd, double alpha, double t0, double weight_decay) {
+  check_positive("asgd", "lr", lr);
+  check_nonnegative("asgd", "lambd", lambd);
+  check_nonnegative("asgd", "alpha", alpha);
+  check_nonnegative("asgd", "weight_decay", weight_decay);
+  // torch.optim.ASGD: θ ← θ(1 − λη_t) − η_t(g + wd θ), η_t = lr / (1 + λ lr t)^α.
+  Schedule eta([lr, lambd, alpha](int64_t t) { return lr / std::pow(1.0 + lambd * lr * static_cast<double>(t), alpha); },
+               fmt::format("{} / (1 + {}·{}·t)^{}", lr, lambd, lr, alpha));
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  if (lambd != 0.0) links.push_back(add_decayed_weights(lambd));
+  links.push_back(scale_by_learning_rate(std::move(eta)));
+  links.push_back(asgd_average(t0));
+  return chain(std::move(links));
+}
+
+GradientTransformation rprop(double lr, double eta_minus, double eta_plus, double min_step, double max_step) {
+  return chain(scale_by_rprop(lr, eta_minus, eta_plus, min_step, max_step));
+}
+
+GradientTransformation lion(Schedule lr, double b1, double b2, double weight_decay) {
+  check_nonnegative("lion", "weight_decay", weight_decay);
+  std::vector<GradientTransformation> links;
+  links.push_back(scale_by_lion(b1, b2));
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+
+GradientTransformation lamb(Schedule lr, double b1, double b2, double eps, double weight_decay,
+                            std::vector<Block> blocks) {
+  check_nonnegative("lamb", "weight_decay", weight_decay);
+  std::vector<GradientTransformation> links;
+  links.push_back(scale_by_adam(b1, b2, eps));
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(scale_by_trust_ratio(std::move(blocks)));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+
+GradientTransformation lars(Schedule lr, double momentum, double weight_decay, double trust_coefficient,
+                            std::vector<Block> blocks, double eps) {
+  check_nonnegative("lars", "weight_decay", weight_decay);
+  std::vector<GradientTransformation> links;
+  if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
+  links.push_back(scale_by_trust_ratio(std::move(blocks), trust_coefficient, eps));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  if (momentum != 0.0) links.push_back(trace(momentum));
+  return chain(std::move(links));
+}
+
+GradientTransformation adafactor(Schedule lr, std::vector<Block> blocks, double decay_rate, double clipping_threshold,
+                                 double min_scale) {
+  std::vector<GradientTransformation> links;
+  links.push_back(scale_by_factored_rms(blocks, decay_rate, 1e-30, clipping_threshold));
+  if (min_scale > 0.0) links.push_back(scale_by_param_block_rms(std::move(blocks), min_scale));
+  links.push_back(scale_by_learning_rate(std::move(lr)));
+  return chain(std::move(links));
+}
+
+GradientTransformation polyak_sgd(double max_rate, double f_min) {
+  return chain(scale_by_polyak(max_rate, f_min), negate());
+}
+
+GradientTransformation noisy_sgd(Schedule lr, Schedule stddev, uint64_t seed) {
+  return chain(scale_by_learning_rate(std::move(lr)), add_noise(std::move(stddev), seed));
+}
+
+GradientTransformation langevin(double lr, double inverse_temperature, uint64_t seed) {
+  check_positive("langevin", "lr", lr);
+  check_positive("langevin", "inverse_temperature", inverse_temperature);
+  // θ ← θ − η∇f + √(2η/β) ξ (Welling & Teh 2011, eq. 4 with the temperature of langevin.hpp).
+  return noisy_sgd(lr, std::sqrt(2.0 * lr / inverse_temperature), seed);
 }
 
 GradientTransformation rmsprop(Schedule lr, double alpha, double eps, double momentum, bool centered,

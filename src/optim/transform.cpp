@@ -10,12 +10,16 @@
 #include "checks.hpp"
 #include "descent/core/dtype.hpp"
 #include "descent/core/error.hpp"
+#include "link_kit.hpp"
 
 namespace descent::optim {
 
 using detail::check_decay;
 using detail::check_nonnegative;
 using detail::check_positive;
+using detail::Elementwise;
+using detail::make;
+using detail::zeros_like;
 
 namespace {
 
@@ -24,8 +28,6 @@ void check_updates(const char* who, const Tensor& updates, const Tensor& params)
                 "{}: updates ({} elements, {}) do not match the parameters ({} elements, {})", who,
                 updates.numel(), dtype_name(updates.dtype()), params.numel(), dtype_name(params.dtype()));
 }
-
-Tensor zeros_like(const Tensor& params) { return Tensor::zeros({params.numel()}, params.dtype()); }
 
 }  // namespace
 
@@ -88,9 +90,25 @@ void State::restore(const std::vector<std::pair<std::string, Tensor>>& saved) {
 
 // ---------------------------------------------------------------- Transform / handle
 
-void Transform::step(Tensor& params, Tensor& grads, State& state) const {
-  update(grads, state, params);
+void Transform::step(Tensor& params, Tensor& grads, State& state, const StepContext& context) const {
+  update_in_context(grads, state, params, context);
   apply_updates(params, grads);
+}
+
+std::vector<Block> checked_blocks(const char* who, std::vector<Block> blocks, int64_t p) {
+  if (blocks.empty()) return {Block{0, p, 1}};
+  std::vector<Block> sorted = blocks;
+  std::sort(sorted.begin(), sorted.end(), [](const Block& a, const Block& b) { return a.begin < b.begin; });
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const Block& b = sorted[i];
+    DESCENT_CHECK(b.begin >= 0 && b.end <= p && b.begin < b.end, InputError,
+                  "{}: block [{}, {}) does not lie in the {} parameters", who, b.begin, b.end, p);
+    DESCENT_CHECK(b.rows > 0 && b.size() % b.rows == 0, InputError, "{}: block [{}, {}) cannot be split into {} rows",
+                  who, b.begin, b.end, b.rows);
+    DESCENT_CHECK(i == 0 || sorted[i - 1].end <= b.begin, InputError, "{}: blocks [{}, {}) and [{}, {}) overlap", who,
+                  sorted[i - 1].begin, sorted[i - 1].end, b.begin, b.end);
+  }
+  return blocks;
 }
 
 GradientTransformation::GradientTransformation(std::shared_ptr<const Transform> impl) : impl_(std::move(impl)) {
@@ -101,13 +119,14 @@ State GradientTransformation::init(const Tensor& params) const {
                 "{}: parameters must be a float32 or float64 tensor", impl_->name());
   return impl_->init(params);
 }
-void GradientTransformation::update(Tensor& updates, State& state, const Tensor& params) const {
+void GradientTransformation::update(Tensor& updates, State& state, const Tensor& params,
+                                    const StepContext& context) const {
   check_updates(impl_->name().c_str(), updates, params);
-  impl_->update(updates, state, params);
+  impl_->update_in_context(updates, state, params, context);
 }
-void GradientTransformation::step(Tensor& params, Tensor& grads, State& state) const {
+void GradientTransformation::step(Tensor& params, Tensor& grads, State& state, const StepContext& context) const {
   check_updates(impl_->name().c_str(), grads, params);
-  impl_->step(params, grads, state);
+  impl_->step(params, grads, state, context);
 }
 
 void apply_updates(Tensor& params, const Tensor& updates) {
@@ -139,27 +158,16 @@ class Chain final : public Transform {
       s.children.emplace_back(fmt::format("{}.{}", i, short_name(links_[i].name())), links_[i].init(params));
     return s;
   }
-  void update(Tensor& u, State& s, const Tensor& params) const override {
-    for (size_t i = 0; i < links_.size(); ++i) links_[i].impl().update(u, s.children[i].second, params);
+  void update(Tensor& u, State& s, const Tensor& params) const override { update_in_context(u, s, params, {}); }
+  void update_in_context(Tensor& u, State& s, const Tensor& params, const StepContext& context) const override {
+    for (size_t i = 0; i < links_.size(); ++i)
+      links_[i].impl().update_in_context(u, s.children[i].second, params, context);
     ++s.step;
   }
 
  private:
   static std::string short_name(const std::string& n) { return n.substr(0, n.find('(')); }
   std::vector<GradientTransformation> links_;
-};
-
-// Elementwise links share this shape: one typed loop over u (and θ, and the state buffers).
-template <class Derived>
-class Elementwise : public Transform {
- public:
-  void update(Tensor& u, State& s, const Tensor& params) const override {
-    dispatch_floating(u.dtype(), "gradient transformation", [&](auto zero) {
-      using T = decltype(zero);
-      static_cast<const Derived*>(this)->template apply<T>(u.data<T>(), s, params, u.numel());
-    });
-    ++s.step;
-  }
 };
 
 class Scale final : public Elementwise<Scale> {
@@ -218,11 +226,17 @@ class AddDecayedWeights final : public Elementwise<AddDecayedWeights> {
 
 class Trace final : public Elementwise<Trace> {
  public:
-  Trace(double decay, bool nesterov, bool damped) : decay_(decay), nesterov_(nesterov), damped_(damped) {
+  Trace(double decay, bool nesterov, bool damped, double dampening)
+      : decay_(decay), dampening_(dampening), nesterov_(nesterov), damped_(damped) {
     check_decay("trace", "momentum", decay);
+    DESCENT_CHECK(std::isfinite(dampening) && dampening >= 0.0 && dampening <= 1.0, InputError,
+                  "trace: dampening must lie in [0, 1], got {}", dampening);
+    DESCENT_CHECK(!(damped && dampening != 0.0), InputError,
+                  "trace: the damped form and torch's dampening exclude each other");
   }
   std::string name() const override {
-    return fmt::format("trace(momentum={}{}{})", decay_, nesterov_ ? ", nesterov" : "", damped_ ? ", damped" : "");
+    return fmt::format("trace(momentum={}{}{}{})", decay_, nesterov_ ? ", nesterov" : "", damped_ ? ", damped" : "",
+                       dampening_ != 0.0 ? fmt::format(", dampening={}", dampening_) : "");
   }
   State init(const Tensor& params) const override {
     State s;
@@ -234,6 +248,16 @@ class Trace final : public Elementwise<Trace> {
     T* b = s.tensor("trace").data<T>();
     const T mu = static_cast<T>(decay_);
     const T c = damped_ ? static_cast<T>(1.0 - decay_) : T(1);
+    if (dampening_ != 0.0) {
+      // torch.optim.SGD: the buffer starts as the first update itself, undamped.
+      const T keep = static_cast<T>(1.0 - dampening_);
+      const bool first = s.step == 0;
+      for (int64_t i = 0; i < n; ++i) {
+        b[i] = first ? u[i] : mu * b[i] + keep * u[i];
+        u[i] = nesterov_ ? u[i] + mu * b[i] : b[i];
+      }
+      return;
+    }
     if (nesterov_) {
       for (int64_t i = 0; i < n; ++i) {
         const T cu = c * u[i];
@@ -249,22 +273,25 @@ class Trace final : public Elementwise<Trace> {
   }
 
  private:
-  double decay_;
+  double decay_, dampening_;
   bool nesterov_, damped_;
 };
 
 class ScaleByAdam final : public Transform {
  public:
-  ScaleByAdam(double b1, double b2, double eps) : b1_(b1), b2_(b2), eps_(eps) {
+  ScaleByAdam(double b1, double b2, double eps, bool amsgrad) : b1_(b1), b2_(b2), eps_(eps), amsgrad_(amsgrad) {
     check_decay("scale_by_adam", "b1", b1);
     check_decay("scale_by_adam", "b2", b2);
     check_positive("scale_by_adam", "eps", eps);
   }
-  std::string name() const override { return fmt::format("scale_by_adam(b1={}, b2={}, eps={})", b1_, b2_, eps_); }
+  std::string name() const override {
+    return fmt::format("scale_by_adam(b1={}, b2={}, eps={}{})", b1_, b2_, eps_, amsgrad_ ? ", amsgrad" : "");
+  }
   State init(const Tensor& params) const override {
     State s;
     s.tensors.emplace_back("mu", zeros_like(params));
     s.tensors.emplace_back("nu", zeros_like(params));
+    if (amsgrad_) s.tensors.emplace_back("nu_max", zeros_like(params));
     return s;
   }
   void update(Tensor& u, State& s, const Tensor&) const override {
@@ -281,6 +308,16 @@ class ScaleByAdam final : public Transform {
       const T c1 = static_cast<T>(1.0 / (1.0 - std::pow(b1_, static_cast<double>(s.step))));
       const T c2 = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(b2_, static_cast<double>(s.step))));
       const int64_t n = u.numel();
+      if (amsgrad_) {
+        T* vmax = s.tensor("nu_max").data<T>();
+        for (int64_t i = 0; i < n; ++i) {
+          m[i] = b1 * m[i] + one_b1 * g[i];
+          v[i] = b2 * v[i] + one_b2 * (g[i] * g[i]);
+          vmax[i] = std::max(vmax[i], v[i]);
+          g[i] = (m[i] * c1) / (std::sqrt(vmax[i]) * c2 + eps);
+        }
+        return;
+      }
       for (int64_t i = 0; i < n; ++i) {
         m[i] = b1 * m[i] + one_b1 * g[i];
         v[i] = b2 * v[i] + one_b2 * (g[i] * g[i]);
@@ -291,6 +328,7 @@ class ScaleByAdam final : public Transform {
 
  private:
   double b1_, b2_, eps_;
+  bool amsgrad_;
 };
 
 class ScaleByRss final : public Elementwise<ScaleByRss> {
@@ -341,13 +379,13 @@ class ScaleByRms final : public Elementwise<ScaleByRms> {
     if (centered_) {
       T* m = s.tensor("mu").data<T>();
       for (int64_t i = 0; i < n; ++i) {
-        v[i] = rho * v[i] + one_rho * (u[i] * u[i]);
+        v[i] = rho * v[i] + one_rho * u[i] * u[i];  // torch's addcmul order: ((1−ρ)u)u
         m[i] = rho * m[i] + one_rho * u[i];
         u[i] = u[i] / (std::sqrt(v[i] - m[i] * m[i]) + eps);
       }
     } else {
       for (int64_t i = 0; i < n; ++i) {
-        v[i] = rho * v[i] + one_rho * (u[i] * u[i]);
+        v[i] = rho * v[i] + one_rho * u[i] * u[i];  // torch's addcmul order: ((1−ρ)u)u
         u[i] = u[i] / (std::sqrt(v[i]) + eps);
       }
     }
@@ -469,11 +507,6 @@ class ClipByValue final : public Elementwise<ClipByValue> {
   double max_abs_;
 };
 
-template <class T, class... A>
-GradientTransformation make(A&&... a) {
-  return GradientTransformation(std::make_shared<const T>(std::forward<A>(a)...));
-}
-
 }  // namespace
 
 GradientTransformation chain(std::vector<GradientTransformation> links) { return make<Chain>(std::move(links)); }
@@ -481,8 +514,12 @@ GradientTransformation scale(double factor) { return make<Scale>(factor); }
 GradientTransformation scale_by_schedule(Schedule s) { return make<ScaleBySchedule>(std::move(s), 1.0); }
 GradientTransformation scale_by_learning_rate(Schedule s) { return make<ScaleBySchedule>(std::move(s), -1.0); }
 GradientTransformation add_decayed_weights(double wd) { return make<AddDecayedWeights>(wd); }
-GradientTransformation trace(double decay, bool nesterov, bool damped) { return make<Trace>(decay, nesterov, damped); }
-GradientTransformation scale_by_adam(double b1, double b2, double eps) { return make<ScaleByAdam>(b1, b2, eps); }
+GradientTransformation trace(double decay, bool nesterov, bool damped, double dampening) {
+  return make<Trace>(decay, nesterov, damped, dampening);
+}
+GradientTransformation scale_by_adam(double b1, double b2, double eps, bool amsgrad) {
+  return make<ScaleByAdam>(b1, b2, eps, amsgrad);
+}
 GradientTransformation scale_by_rss(double init, double eps) { return make<ScaleByRss>(init, eps); }
 GradientTransformation scale_by_rms(double decay, double eps, bool centered) {
   return make<ScaleByRms>(decay, eps, centered);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "descent/core/error.hpp"
+#include "descent/optim/factory.hpp"
 #include "descent/train/probes.hpp"
 
 namespace descent::train {
@@ -26,6 +27,7 @@ void visit_fields(Config& c, F&& f) {
   f("dtype", c.dtype);
   f("optimizer", c.optimizer);
   f("learning_rate", c.learning_rate);
+  f("optimizer_options", c.optimizer_options);
   f("momentum", c.momentum);
   f("weight_decay", c.weight_decay);
   f("beta1", c.beta1);
@@ -59,6 +61,7 @@ const char* json_type_name() {
   else if constexpr (std::is_same_v<T, bool>) return "true or false";
   else if constexpr (std::is_floating_point_v<T>) return "a number";
   else if constexpr (std::is_integral_v<T>) return "an integer";
+  else if constexpr (std::is_same_v<T, std::map<std::string, double>>) return "an object of numbers";
   else return "a list of integers";
 }
 
@@ -66,7 +69,13 @@ template <class T>
 bool has_type(const nlohmann::json& v) {
   if constexpr (std::is_same_v<T, std::string>) return v.is_string();
   else if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-  else if constexpr (std::is_floating_point_v<T>) return v.is_number();
+  else if constexpr (std::is_floating_point_v<T>) return v.is_number() || v.is_null();  // null: not given
+  else if constexpr (std::is_same_v<T, std::map<std::string, double>>) {
+    if (!v.is_object()) return false;
+    for (const auto& [k, e] : v.items())
+      if (!e.is_number()) return false;
+    return true;
+  }
   else if constexpr (std::is_unsigned_v<T>) return v.is_number_unsigned();
   else if constexpr (std::is_integral_v<T>) return v.is_number_integer();
   else {
@@ -90,7 +99,16 @@ void check_one_of(const std::string& key, const std::string& value, std::initial
 
 nlohmann::json to_json(const TrainConfig& c) {
   nlohmann::json j = nlohmann::json::object();
-  visit_fields(c, [&](const char* key, const auto& value) { j[key] = value; });
+  visit_fields(c, [&](const char* key, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(value)) {
+        j[key] = nullptr;  // a shorthand not given
+        return;
+      }
+    }
+    j[key] = value;
+  });
   return j;
 }
 
@@ -105,7 +123,8 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& source)
     using T = std::decay_t<decltype(field)>;
     DESCENT_CHECK(has_type<T>(*it), InputError, "config {}: '{}' must be {}, got {}", source, key,
                   json_type_name<T>(), it->dump());
-    field = it->template get<T>();
+    if constexpr (std::is_floating_point_v<T>) field = it->is_null() ? NAN : it->template get<T>();
+    else field = it->template get<T>();
   });
   for (const auto& [key, value] : j.items())
     DESCENT_CHECK(known.count(key), InputError, "config {}: unknown setting '{}' (see `descent train --help`)", source,
@@ -130,7 +149,20 @@ void validate(const TrainConfig& c) {
   check_one_of("dataset", c.dataset, {"fashion-mnist", "two-moons", "gaussian-mixture"});
   check_one_of("model", c.model, {"mlp", "cnn"});
   check_one_of("dtype", c.dtype, {"float32", "float64"});
-  check_one_of("optimizer", c.optimizer, {"sgd", "momentum", "nesterov", "adam", "adamw"});
+  // The optimizer, its options and its rate, before any file is written.
+  optim::find_optimizer(c.optimizer);
+  for (const auto& [key, value] : std::initializer_list<std::pair<const char*, double>>{
+           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"beta1", c.beta1}, {"beta2", c.beta2},
+           {"eps", c.eps}}) {
+    if (std::isnan(value)) continue;
+    const std::string reason = inapplicable_reason(c, key);
+    DESCENT_CHECK(reason.empty(), InputError, "config: {} (--{}) does not apply {}", key,
+                  std::string(key) == "weight_decay" ? "weight-decay" : key, reason);
+  }
+  optim::check_optimizer_options(c.optimizer, optimizer_options_of(c));
+  DESCENT_CHECK(!optim::find_optimizer(c.optimizer).constant_rate_only || (c.schedule == "constant" && c.warmup_steps == 0),
+                InputError, "config: optimizer '{}' sets its own step sizes; use --schedule constant without warm-up",
+                c.optimizer);
   check_one_of("schedule", c.schedule, {"constant", "cosine", "step"});
   check_one_of("parameterization", c.parameterization, {"standard", "ntk", "mean_field"});
   auto positive = [](const char* key, double v) {
@@ -144,17 +176,18 @@ void validate(const TrainConfig& c) {
   positive("batch_size", static_cast<double>(c.batch_size));
   positive("checkpoint_every", static_cast<double>(c.checkpoint_every));
   positive("threads", c.threads);
-  positive("eps", c.eps);
-  non_negative("weight_decay", c.weight_decay);
+  if (!std::isnan(c.eps)) positive("eps", c.eps);
+  if (!std::isnan(c.weight_decay)) non_negative("weight_decay", c.weight_decay);
   non_negative("clip_norm", c.clip_norm);
   non_negative("max_steps", static_cast<double>(c.max_steps));
   non_negative("train_examples", static_cast<double>(c.train_examples));
   non_negative("test_examples", static_cast<double>(c.test_examples));
   non_negative("warmup_steps", static_cast<double>(c.warmup_steps));
-  DESCENT_CHECK(c.momentum >= 0 && c.momentum < 1, InputError, "config: momentum must be in [0, 1), got {}",
-                c.momentum);
-  DESCENT_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, InputError,
-                "config: beta1 and beta2 must be in [0, 1), got {} and {}", c.beta1, c.beta2);
+  DESCENT_CHECK(std::isnan(c.momentum) || (c.momentum >= 0 && c.momentum < 1), InputError,
+                "config: momentum must be in [0, 1), got {}", c.momentum);
+  for (double b : {c.beta1, c.beta2})
+    DESCENT_CHECK(std::isnan(b) || (b >= 0 && b < 1), InputError, "config: beta1 and beta2 must be in [0, 1), got {}",
+                  b);
   DESCENT_CHECK(c.dropout >= 0 && c.dropout < 1, InputError, "config: dropout must be in [0, 1), got {}", c.dropout);
   non_negative("probe_every", static_cast<double>(c.probe_every));
   positive("probe_examples", static_cast<double>(c.probe_examples));
@@ -169,14 +202,30 @@ void validate(const TrainConfig& c) {
     DESCENT_CHECK(w > 0, InputError, "config: hidden layer widths must be positive, got {}", w);
 }
 
+std::map<std::string, double> optimizer_options_of(const TrainConfig& c) {
+  std::map<std::string, double> options = c.optimizer_options;
+  auto shorthand = [&](const char* key, double value) {
+    if (std::isnan(value)) return;
+    auto [it, fresh] = options.emplace(key, value);
+    DESCENT_CHECK(fresh || it->second == value, InputError,
+                  "config: {} is given twice, as {} and in optimizer_options as {}", key, value, it->second);
+  };
+  shorthand("momentum", c.momentum);
+  shorthand("weight_decay", c.weight_decay);
+  shorthand("beta1", c.beta1);
+  shorthand("beta2", c.beta2);
+  shorthand("eps", c.eps);
+  if (c.clip_norm > 0) shorthand("clip_norm", c.clip_norm);
+  return options;
+}
+
 std::string inapplicable_reason(const TrainConfig& c, const std::string& key) {
   auto unless = [](bool applies, std::string reason) { return applies ? std::string() : reason; };
-  if (key == "momentum")
-    return unless(c.optimizer == "momentum" || c.optimizer == "nesterov",
-                  "to optimizer '" + c.optimizer + "' (it is used by momentum and nesterov)");
-  if (key == "beta1" || key == "beta2" || key == "eps")
-    return unless(c.optimizer == "adam" || c.optimizer == "adamw",
-                  "to optimizer '" + c.optimizer + "' (it is used by adam and adamw)");
+  if (key == "momentum" || key == "beta1" || key == "beta2" || key == "eps" || key == "weight_decay") {
+    bool has = false;
+    for (const auto& o : optim::find_optimizer(c.optimizer).options) has = has || o.key == key;
+    return unless(has, "to optimizer '" + c.optimizer + "' (its options: descent train --list-optimizers)");
+  }
   if (key == "step_gamma" || key == "step_epochs")
     return unless(c.schedule == "step", "to schedule '" + c.schedule + "' (it is used by the step schedule)");
   if (key == "cnn_channels1" || key == "cnn_channels2")

@@ -23,7 +23,7 @@
 #include "descent/data/fashion_mnist.hpp"
 #include "descent/data/synthetic.hpp"
 #include "descent/nn/objective.hpp"
-#include "descent/optim/optimizers.hpp"
+#include "descent/optim/factory.hpp"
 #include "descent/train/probes.hpp"
 
 namespace descent::train {
@@ -112,16 +112,21 @@ optim::Schedule build_schedule(const TrainConfig& c, int64_t total_steps) {
   return rate;
 }
 
-optim::GradientTransformation build_optimizer(const TrainConfig& c, const optim::Schedule& rate) {
-  optim::GradientTransformation opt = [&] {
-    if (c.optimizer == "sgd") return optim::sgd(rate, 0.0, false, c.weight_decay);
-    if (c.optimizer == "momentum") return optim::sgd(rate, c.momentum, false, c.weight_decay);
-    if (c.optimizer == "nesterov") return optim::sgd(rate, c.momentum, true, c.weight_decay);
-    if (c.optimizer == "adam") return optim::adam(rate, c.beta1, c.beta2, c.eps, c.weight_decay);
-    return optim::adamw(rate, c.beta1, c.beta2, c.eps, c.weight_decay);
-  }();
-  if (c.clip_norm > 0) opt = optim::chain(optim::clip_by_global_norm(c.clip_norm), opt);
-  return opt;
+// One block per parameter tensor, split into rows along its first axis (a Linear weight
+// [out, in] has one row per output unit: AGC's units, Adafactor's factored rows).
+std::vector<optim::Block> parameter_blocks(const nn::Model& model) {
+  std::vector<optim::Block> blocks;
+  for (const auto& info : model.parameters_info()) {
+    const int64_t rows = info.shape.rank() >= 2 ? info.shape[0] : 1;
+    blocks.push_back({info.offset, info.offset + info.numel(), rows});
+  }
+  return blocks;
+}
+
+optim::GradientTransformation build_optimizer(const TrainConfig& c, const optim::Schedule& rate,
+                                              const nn::Model& model) {
+  const optim::OptimizerRequest request{c.optimizer, rate, optimizer_options_of(c), parameter_blocks(model), c.seed};
+  return optim::make_optimizer(request);
 }
 
 // The loop's position and running sums, saved with every checkpoint.
@@ -320,7 +325,7 @@ TrainResult Run::execute(bool resume) {
   const int64_t total_steps = c_.max_steps > 0 ? std::min(c_.max_steps, steps_per_epoch * c_.epochs)
                                                : steps_per_epoch * c_.epochs;
   const optim::Schedule schedule = build_schedule(c_, steps_per_epoch * c_.epochs);
-  optimizer_.emplace(build_optimizer(c_, schedule));
+  optimizer_.emplace(build_optimizer(c_, schedule, *model_));
   model_->initialize(c_.seed);
   state_ = optimizer_->init(model_->parameters());
   dropout_rng_ = Rng(c_.seed, /*stream=*/1000);
@@ -349,9 +354,12 @@ TrainResult Run::execute(bool resume) {
     const double loss = train_objective.batch_value_and_gradient(theta, indices, gradient);
     if (!std::isfinite(loss)) diverged(fmt::format("the loss became {}", loss), last_finite_loss);
     last_finite_loss = loss;
-    optimizer_->step(theta, gradient, state_);
-    if (!all_finite(theta)) diverged("the parameters became non-finite after the update", last_finite_loss);
+    // Before the step: a link may evaluate the batch elsewhere (SAM) and replace the outputs.
     p_.correct += nn::count_correct(train_objective.last_outputs(), train_objective.last_targets());
+    const optim::StepContext context{
+        loss, [&](const Tensor& at, Tensor& g) { return train_objective.batch_value_and_gradient(at, indices, g); }};
+    optimizer_->step(theta, gradient, state_, context);
+    if (!all_finite(theta)) diverged("the parameters became non-finite after the update", last_finite_loss);
     p_.loss_sum += loss;
     p_.seen += static_cast<int64_t>(indices.size());
     ++p_.step;

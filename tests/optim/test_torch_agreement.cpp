@@ -1,7 +1,10 @@
 // Trajectories of the named optimizers against torch.optim (float64, analytic gradients, 200
-// steps): SGD, heavy-ball momentum, Nesterov, coupled weight decay, StepLR and cosine
-// schedules, AdaGrad, RMSProp (plain, centered with momentum), Adam, Adam with L2, AdamW;
-// and torch.optim.LBFGS (fixed step and strong Wolfe) against optim::TorchLbfgs.
+// steps, every option): SGD (momentum, dampening, Nesterov, weight decay, maximize, StepLR),
+// AdaGrad (lr_decay, initial accumulator), RMSProp (centered, momentum), Adam/AdamW (AMSGrad,
+// maximize, cosine), NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop; torch.optim.LBFGS (fixed
+// step and strong Wolfe) against optim::TorchLbfgs; and the schedules against
+// torch.optim.lr_scheduler (OneCycleLR, CyclicLR, MultiStepLR, LinearLR→CosineAnnealingLR,
+// ReduceLROnPlateau).
 // The peer script is tests/optim/torch_agreement.py; skipped when torch is not importable.
 #include <gtest/gtest.h>
 
@@ -11,6 +14,7 @@
 
 #include "common/peer.hpp"
 #include "descent/core/objective.hpp"
+#include "descent/core/ops.hpp"
 #include "descent/optim/lbfgs_torch.hpp"
 #include "descent/optim/optimizers.hpp"
 #include "descent/optim/problems.hpp"
@@ -22,7 +26,16 @@ namespace {
 
 constexpr int kSteps = 200;
 // Relative agreement asked of every coordinate of every iterate: |a − b| ≤ tol · max(|b|, 1e-3).
-constexpr double kTolerance = 1e-9;
+constexpr double kTolerance = 1e-10;
+// One configuration is held to 1e-9 instead: centered RMSprop with α = 0.9 and momentum on
+// the quadratic is ill-conditioned as a trajectory — torch itself, started 1e-15 (relative)
+// away, ends 4e-9 away after 200 steps (√(v − m²) cancels as the gradient settles) — so the
+// 1-ulp differences of a chain against torch's kernels (its `add_(y, alpha=c)` is a fused
+// multiply-add) grow to 2.2e-10. Its other forms pass at 1e-10.
+double tolerance_for(const std::string& config) {
+  if (config == "rmsprop lr=0.001 alpha=0.9 momentum=0.5 centered=1") return 1e-9;
+  return kTolerance;
+}
 
 const std::vector<std::string> kConfigs = {
     "sgd lr=0.001",
@@ -36,6 +49,31 @@ const std::vector<std::string> kConfigs = {
     "adam lr=0.01",
     "adam lr=0.01 betas0=0.8 weight_decay=0.1 sched=cos:400",
     "adamw lr=0.01 weight_decay=0.1",
+    "sgd lr=0.001 momentum=0.9 dampening=0.3",
+    "sgd lr=0.001 momentum=0.9 dampening=0.5 weight_decay=0.1 maximize=1",
+    "sgd lr=0.001 momentum=0.9 nesterov=1 weight_decay=0.05 maximize=1",
+    "adagrad lr=0.1 lr_decay=0.01 initial_accumulator_value=0.5",
+    "adagrad lr=0.1 weight_decay=0.1 eps=1e-6 maximize=1",
+    "rmsprop lr=0.001 centered=1",
+    "rmsprop lr=0.001 momentum=0.9 weight_decay=0.1 maximize=1",
+    "adam lr=0.01 amsgrad=1",
+    "adam lr=0.01 amsgrad=1 weight_decay=0.1 maximize=1",
+    "adamw lr=0.01 weight_decay=0.1 amsgrad=1 betas1=0.99",
+    "adamw lr=0.01 weight_decay=0.1 maximize=1",
+    "nadam lr=0.01",
+    "nadam lr=0.01 betas0=0.8 weight_decay=0.1 momentum_decay=0.01",
+    "radam lr=0.01",
+    "radam lr=0.01 betas1=0.99 weight_decay=0.1",
+    "adamax lr=0.01",
+    "adamax lr=0.01 betas0=0.8 weight_decay=0.1 maximize=1",
+    "adadelta lr=1",
+    "adadelta lr=0.1 rho=0.8 eps=1e-5 weight_decay=0.1 maximize=1",
+    "adadelta lr=0.5 weight_decay=0.1 maximize=1",
+    "rmsprop lr=0.001 momentum=0.5 centered=1",
+    "asgd lr=0.001",
+    "asgd lr=0.001 lambd=0.01 alpha=0.6 t0=50 weight_decay=0.1 maximize=1",
+    "rprop lr=0.001",
+    "rprop lr=0.001 etas0=0.3 etas1=1.5 step_sizes0=1e-4 step_sizes1=0.01 maximize=1",
 };
 
 GradientTransformation build(const std::string& config) {
@@ -57,14 +95,30 @@ GradientTransformation build(const std::string& config) {
     }
   }
   const double wd = num("weight_decay", 0.0);
-  if (name == "sgd") return sgd(s, num("momentum", 0.0), num("nesterov", 0) != 0, wd);
-  if (name == "adagrad") return adagrad(s, num("eps", 1e-10), 0.0, wd);
-  if (name == "rmsprop") return rmsprop(s, num("alpha", 0.99), num("eps", 1e-8), num("momentum", 0.0),
-                                        num("centered", 0) != 0, wd);
-  if (name == "adam") return adam(s, num("betas0", 0.9), 0.999, 1e-8, wd);
-  if (name == "adamw") return adamw(s, 0.9, 0.999, 1e-8, wd);
-  fail<InputError>("unknown optimizer in config '{}'", config);
+  const double b1 = num("betas0", 0.9), b2 = num("betas1", 0.999);
+  const bool amsgrad = num("amsgrad", 0) != 0;
+  auto opt = [&]() -> GradientTransformation {
+    if (name == "sgd") return sgd(s, num("momentum", 0.0), num("nesterov", 0) != 0, wd, num("dampening", 0.0));
+    if (name == "adagrad")
+      return adagrad(s, num("eps", 1e-10), num("initial_accumulator_value", 0.0), wd, num("lr_decay", 0.0));
+    if (name == "rmsprop")
+      return rmsprop(s, num("alpha", 0.99), num("eps", 1e-8), num("momentum", 0.0), num("centered", 0) != 0, wd);
+    if (name == "adam") return adam(s, b1, b2, 1e-8, wd, amsgrad);
+    if (name == "adamw") return adamw(s, b1, b2, 1e-8, wd, amsgrad);
+    if (name == "nadam") return nadam(s, b1, b2, 1e-8, wd, num("momentum_decay", 4e-3));
+    if (name == "radam") return radam(s, b1, b2, 1e-8, wd);
+    if (name == "adamax") return adamax(s, b1, b2, 1e-8, wd);
+    if (name == "adadelta") return adadelta(s, num("rho", 0.9), num("eps", 1e-6), wd);
+    if (name == "asgd") return asgd(lr, num("lambd", 1e-4), num("alpha", 0.75), num("t0", 1e6), wd);
+    if (name == "rprop")
+      return rprop(lr, num("etas0", 0.5), num("etas1", 1.2), num("step_sizes0", 1e-6), num("step_sizes1", 50));
+    fail<InputError>("unknown optimizer in config '{}'", config);
+  }();
+  // torch's maximize: the gradient is negated before anything else (the peer feeds −∇f).
+  return num("maximize", 0) != 0 ? chain(negate(), opt) : opt;
 }
+
+bool maximizes(const std::string& config) { return config.find("maximize=1") != std::string::npos; }
 
 // ½ xᵀAx − bᵀx with the matrix of torch_agreement.py.
 FunctionObjective quadratic() {
@@ -124,7 +178,7 @@ void compare_lines(std::istringstream& lines, const std::string& problem, const 
         if (!(nums >> ref)) return ::testing::AssertionFailure() << config << ": short torch trajectory";
         const double rel = std::abs(theta[i] - ref) / std::max(std::abs(ref), 1e-3);
         worst = std::max(worst, rel);
-        if (rel > kTolerance)
+        if (rel > tolerance_for(config))
           return ::testing::AssertionFailure() << problem << " / " << config << ": step " << t + 1 << " coordinate "
                                                << i << ": descent " << theta[i] << ", torch " << ref;
       }
@@ -141,8 +195,10 @@ void compare(std::istringstream& lines, const std::string& problem, Objective& f
     Tensor theta = Tensor::from_vector(x0, {p}, DType::f64);
     Tensor g = Tensor::empty({p}, DType::f64);
     State s = opt.init(theta);
+    const bool negated = maximizes(config);
     for (int t = 0; t < kSteps; ++t) {
       f.value_and_gradient(theta, g);
+      if (negated) scale_inplace(g, -1.0);
       opt.step(theta, g, s);
       ASSERT_TRUE(check(t, theta.data<double>()));
     }
@@ -177,7 +233,90 @@ std::string script_args(const std::vector<std::string>& configs) {
   return args;
 }
 
+// The loss sequence fed to ReduceLROnPlateau (torch_agreement.py's plateau_metric).
+double plateau_metric(int t) {
+  return 1.0 / (1.0 + 0.05 * t) + 0.02 * std::sin(0.7 * t) + ((t >= 60 && t < 90) ? 0.3 : 0.0);
+}
+
+const std::vector<std::string> kScheduleConfigs = {
+    "onecycle max_lr=0.1 total=200 pct=0.3 div=25 final_div=1e4",
+    "onecycle max_lr=0.5 total=200 pct=0.25 div=10 final_div=100",
+    "cyclic base=0.01 max=0.1 up=15 down=10 mode=triangular",
+    "cyclic base=0.01 max=0.1 up=20 down=0 mode=triangular2",
+    "cyclic base=0.001 max=0.1 up=12 down=7 mode=exp_range gamma=0.995",
+    "multistep lr=0.1 milestones=30:80:150 gamma=0.5",
+    "warmup_cosine lr=0.1 warmup=20 total=180 start_factor=0.1",
+    "plateau lr=1 factor=0.5 patience=3 threshold=1e-4 cooldown=2 min_lr=0.01",
+    "plateau lr=1 factor=0.1 patience=0 threshold=0.01 cooldown=0 min_lr=0",
+};
+
+// The rates of kSteps steps for one schedule config (same keys as the peer script).
+std::vector<double> schedule_rates(const std::string& config) {
+  std::istringstream in(config);
+  std::string name, pair;
+  in >> name;
+  std::map<std::string, std::string> kv;
+  while (in >> pair) kv[pair.substr(0, pair.find('='))] = pair.substr(pair.find('=') + 1);
+  auto num = [&](const std::string& k) { return std::stod(kv.at(k)); };
+  std::vector<double> rates;
+  if (name == "plateau") {
+    // A one-coordinate chain whose update is the factor itself: u = 1 → c.
+    const auto link = reduce_on_plateau(num("factor"), std::stoll(kv["patience"]), num("threshold"),
+                                        std::stoll(kv["cooldown"]), num("min_lr") / num("lr"));
+    Tensor theta = Tensor::zeros({1}, DType::f64);
+    State st = link.init(theta);
+    for (int t = 0; t < kSteps; ++t) {
+      Tensor u = Tensor::full({1}, 1.0, DType::f64);
+      link.update(u, st, theta, StepContext{plateau_metric(t), {}});
+      rates.push_back(num("lr") * u.at(0));
+    }
+    return rates;
+  }
+  Schedule s(0.0);
+  if (name == "onecycle")
+    s = one_cycle(num("max_lr"), std::stoll(kv["total"]), num("pct"), num("div"), num("final_div"));
+  else if (name == "cyclic")
+    s = cyclic(num("base"), num("max"), std::stoll(kv["up"]), std::stoll(kv["down"]), kv["mode"],
+               kv.count("gamma") ? num("gamma") : 1.0);
+  else if (name == "multistep") {
+    std::vector<std::pair<int64_t, double>> b;
+    std::istringstream ms(kv["milestones"]);
+    std::string m;
+    while (std::getline(ms, m, ':')) b.emplace_back(std::stoll(m), num("gamma"));
+    s = piecewise_constant(num("lr"), b);
+  } else if (name == "warmup_cosine") {
+    s = linear_warmup(cosine_decay(num("lr"), std::stoll(kv["total"])), std::stoll(kv["warmup"]),
+                      num("lr") * num("start_factor"));
+  } else {
+    fail<InputError>("unknown schedule config '{}'", config);
+  }
+  for (int t = 0; t < kSteps; ++t) rates.push_back(s(t));
+  return rates;
+}
+
 }  // namespace
+
+TEST(TorchAgreement, Schedules) {
+  std::string args = "tests/optim/torch_agreement.py schedules " + std::to_string(kSteps);
+  for (const auto& c : kScheduleConfigs) args += " '" + c + "'";
+  DESCENT_RUN_PEER_SCRIPT(out, "torch", args);
+  std::istringstream lines(out);
+  for (const auto& config : kScheduleConfigs) {
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line)) << "no torch rates for " << config;
+    std::istringstream nums(line);
+    const auto ours = schedule_rates(config);
+    double worst = 0.0;
+    for (int t = 0; t < kSteps; ++t) {
+      double ref;
+      ASSERT_TRUE(nums >> ref) << config << ": short torch sequence";
+      const double rel = std::abs(ours[t] - ref) / std::max(std::abs(ref), 1e-12);
+      worst = std::max(worst, rel);
+      ASSERT_LE(rel, kTolerance) << config << ": step " << t << ": descent " << ours[t] << ", torch " << ref;
+    }
+    std::printf("  schedule   %-66s max relative difference %.2e\n", config.c_str(), worst);
+  }
+}
 
 TEST(TorchAgreement, LbfgsTrajectories) {
   DESCENT_RUN_PEER_SCRIPT(out, "torch", script_args(kLbfgsConfigs));

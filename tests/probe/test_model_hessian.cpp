@@ -46,7 +46,9 @@ TEST(ModelHessianOperator, MlpProductsAndEigenpairsEqualTheObjectives) {
 }
 
 TEST(ModelHessianOperator, OtherModelsUseTheObjectivesProduct) {
-  nn::Model m = nn::small_cnn({1, 8, 8}, 3, nn::CnnOptions{.channels1 = 2, .channels2 = 2, .hidden = 4}, DType::f64);
+  // BatchNorm is outside both R-propagation families.
+  nn::Model m = nn::small_cnn({1, 8, 8}, 3, nn::CnnOptions{.channels1 = 2, .channels2 = 2, .hidden = 4, .batch_norm = true},
+                              DType::f64);
   m.initialize(1);
   nn::ModelObjective f(m, nn::Loss::softmax_cross_entropy, Rng(2).normal_tensor({6, 1, 8, 8}, DType::f64),
                        class_labels(6, 3));
@@ -58,6 +60,24 @@ TEST(ModelHessianOperator, OtherModelsUseTheObjectivesProduct) {
   reference.apply(v, b);
   EXPECT_EQ(max_relative_difference(a, b, 1e-300), 0.0);
   EXPECT_EQ(h.cached_bytes(), 0u);
+}
+
+TEST(ModelHessianOperator, CnnsKeepTheirPrimalStateBetweenProducts) {
+  // nn::ConvChainHessian: the cached products equal the objective's uncached one bit for bit.
+  nn::Model m = nn::small_cnn({1, 8, 8}, 3, nn::CnnOptions{.channels1 = 2, .channels2 = 2, .hidden = 4}, DType::f64);
+  m.initialize(1);
+  nn::ModelObjective f(m, nn::Loss::softmax_cross_entropy, Rng(2).normal_tensor({6, 1, 8, 8}, DType::f64),
+                       class_labels(6, 3));
+  ModelHessianOperator h(f, m.parameters());
+  HessianOperator reference = hessian_operator(f, m.parameters());
+  for (uint64_t seed : {5, 6}) {
+    const Tensor v = Rng(seed).normal_tensor({h.dimension()}, DType::f64);
+    Tensor a = Tensor::empty({h.dimension()}, DType::f64), b = a.clone();
+    h.apply(v, a);
+    reference.apply(v, b);
+    EXPECT_EQ(max_relative_difference(a, b, 1e-300), 0.0);
+  }
+  EXPECT_GT(h.cached_bytes(), 0u);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "descent/autodiff/var.hpp"
+#include "descent/core/conv.hpp"
 #include "descent/core/fused.hpp"
 
 namespace descent {
@@ -99,6 +100,13 @@ GradientCheckReport check_gradients(const Function& f, const std::vector<Tensor>
                                     const GradientCheckOptions& options = {});
 
 // ---- convolution and pooling pieces (for CNN layers) ----
+// y = conv(x, w) + b for x [N, C, H, W], w [O, C/groups, kh, kw], b [O] or undefined (none);
+// PyTorch's conv2d (core/conv.hpp: oneDNN for float32). The two backward passes are
+// primitives too (the transposed convolution and the weight gradient), so that gradients
+// of gradients and forward-over-reverse Hessian-vector products run on the same kernels.
+Var conv2d(const Var& x, const Var& w, const Var& b, const ConvSpec& spec);
+Var conv2d_backward_data(const Var& g, const Var& w, const Shape& x_shape, const ConvSpec& spec);
+Var conv2d_backward_weights(const Var& x, const Var& g, const Shape& w_shape, const ConvSpec& spec);
 // im2col: x [N, C, H, W] -> columns [N, C*kh*kw, OH*OW] (torch's unfold layout: row
 // (c*kh + i)*kw + j holds x[n, c, oh*sh - ph + i, ow*sw - pw + j], zero outside x), so a
 // convolution is W[O, C*kh*kw] @ columns[n]. col2im is its adjoint (overlaps add up);

@@ -7,7 +7,8 @@
 namespace descent {
 
 // One line, e.g. "Intel(R) Xeon(R) Processor, 2 logical CPUs; CPU supports AVX-512; code built for
-// AVX-512; OpenBLAS kernels SkylakeX; libxsmm JIT target spr".
+// AVX-512; OpenBLAS kernels SkylakeX; libxsmm JIT target spr; convolutions oneDNN 2.6.3
+// jit:avx512_core".
 std::string cpu_summary();
 
 }  // namespace descent

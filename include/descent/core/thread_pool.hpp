@@ -48,7 +48,8 @@ class ThreadPool {
 // Process-wide pool sized by DESCENT_NUM_THREADS (default: hardware concurrency).
 ThreadPool& global_thread_pool();
 
-// Threads used by BLAS (OpenBLAS); set from DESCENT_NUM_THREADS or OPENBLAS_NUM_THREADS.
+// Threads used by BLAS (OpenBLAS) and by the convolutions (oneDNN, on OpenMP: for the calling
+// thread); set from DESCENT_NUM_THREADS or OPENBLAS_NUM_THREADS.
 void set_blas_threads(int n);
 int blas_threads();
 

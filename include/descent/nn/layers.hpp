@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "descent/core/conv.hpp"
 #include "descent/nn/layer.hpp"
 
 namespace descent::nn {
@@ -49,11 +50,13 @@ class Linear final : public Layer {
   double weight_scale_ = 1.0, bias_scale_ = 1.0;
 };
 
-// 2-D convolution by im2col + GEMM. x [B, C, H, W] → [B, out, OH, OW].
+// 2-D convolution (autodiff's conv2d: oneDNN for float32). x [B, C, H, W] → [B, out, OH, OW];
+// the weights are [out, C/groups · k · k] (PyTorch's [out, C/groups, k, k], flattened).
 class Conv2d final : public Layer {
  public:
   struct Options {
     int64_t stride = 1, padding = 0;
+    int64_t dilation = 1, groups = 1;
     bool bias = true;
     Parameterization parameterization = Parameterization::standard;
     double weight_std = 0.0;  // 0 = He
@@ -63,6 +66,14 @@ class Conv2d final : public Layer {
   std::string describe() const override;
   Shape build(const Shape& input, std::vector<ParameterSpec>& params) override;
   Var forward(const Var& x, std::span<const Var> params, ForwardContext& ctx) override;
+  // The convolution's geometry, its weight scale s_w (y = conv(x, s_w W) + b) and whether b
+  // exists (valid after build): what R-propagation through the layer needs (nn/conv_chain_hessian).
+  ConvSpec spec() const;
+  int64_t in_channels() const { return in_; }
+  int64_t out_channels() const { return out_; }
+  int64_t kernel_size() const { return kernel_; }
+  double weight_scale() const { return weight_scale_; }
+  bool has_bias() const { return options_.bias; }
 
  private:
   int64_t in_ = 0, out_, kernel_;
@@ -76,6 +87,8 @@ class Pool2d final : public Layer {
  public:
   enum class Kind { max, average };
   Pool2d(Kind kind, int64_t kernel_size) : kind_(kind), kernel_(kernel_size) {}
+  Kind kind() const { return kind_; }
+  int64_t kernel_size() const { return kernel_; }
   std::string describe() const override;
   Shape build(const Shape& input, std::vector<ParameterSpec>& params) override;
   Var forward(const Var& x, std::span<const Var> params, ForwardContext& ctx) override;

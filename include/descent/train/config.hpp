@@ -1,7 +1,9 @@
 #pragma once
 // TrainConfig: everything that defines a training run, settable by flags or a JSON file,
 // and written back to the run's folder (config.json) so a run can be resumed or repeated.
+#include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,11 +26,16 @@ struct TrainConfig {
   double dropout = 0.0;
   std::string dtype = "float32";
   // ---- optimization ----
-  std::string optimizer = "momentum";  // sgd | momentum | nesterov | adam | adamw
+  std::string optimizer = "momentum";  // a name of optim::optimizer_catalogue()
   double learning_rate = 0.05;
-  double momentum = 0.9;
-  double weight_decay = 5e-4;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  // The optimizer's options by name (optim/factory.hpp): flags --optimizer-option KEY=VALUE,
+  // JSON {"optimizer_options": {"beta2": 0.98}}. One the optimizer lacks is an error.
+  std::map<std::string, double> optimizer_options;
+  // Shorthands for the common options; NaN (JSON null) = not given, the optimizer's default.
+  // Given to an optimizer that lacks them, they are an error like any other option.
+  double momentum = NAN;
+  double weight_decay = NAN;
+  double beta1 = NAN, beta2 = NAN, eps = NAN;
   std::string schedule = "cosine";  // constant | cosine | step
   int64_t warmup_steps = 0;
   double step_gamma = 0.1;         // step schedule: η · γ^(epoch / step_epochs)
@@ -59,6 +66,9 @@ nlohmann::json to_json(const TrainConfig& c);
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& source);
 TrainConfig load_config(const std::string& path);
 void validate(const TrainConfig& c);
+// The optimizer's options: optimizer_options plus the shorthands that are given (momentum,
+// weight_decay, beta1, beta2, eps, clip_norm > 0). InputError when one is given twice.
+std::map<std::string, double> optimizer_options_of(const TrainConfig& c);
 
 // Why setting `key` has no effect under `c`, as "to --optimizer adam (it is used by momentum,
 // nesterov)", or "" when it applies. The CLI refuses such flags instead of ignoring them.
