@@ -6,7 +6,8 @@ usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/optim_pee
   BENCH_OPTIM: path of the built bench_optim program.
 Prints one line per optimizer: seconds per step for each implementation and the ratio
 torch-fastest / descent-fused (or / descent-chain for the optimizers without a fused form:
-lion, nadam, radam, adamax, adagrad, rmsprop, adadelta). torch has no Lion: `LionForeach`
+nadam, radam, adamax, adagrad, rmsprop, adadelta). Times are CPU time of the process on both
+sides (the machine may be shared; wall time would count other jobs). torch has no Lion: `LionForeach`
 below is Chen et al.'s update written with torch._foreach_* calls the way torch.optim's
 foreach optimizers are. The chained form writes the update into the gradient buffer,
 so its figure includes copying the gradient back each step (printed alone too); the fused
@@ -80,10 +81,10 @@ def torch_step_seconds(name, foreach, p, blocks):
         opt.step()
     times = []
     for _ in range(blocks):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for _ in range(20):
             opt.step()
-        times.append((time.perf_counter() - t0) / 20)
+        times.append((time.process_time() - t0) / 20)
     return min(times)
 
 
@@ -111,7 +112,7 @@ def main():
             for k, v in row.items():
                 best[(name, k)] = min(best.get((name, k), float("inf")), v)
         best[("copy", "copy")] = min(best.get(("copy", "copy"), float("inf")), ours[("gradient_copy", "copy")])
-    print(f"P = {p} float32, 1 thread, fastest of {blocks} blocks of 20 steps, {rounds} rounds; torch {torch.__version__}")
+    print(f"P = {p} float32, 1 thread, CPU time, fastest of {blocks} blocks of 20 steps, {rounds} rounds; torch {torch.__version__}")
     print(f"descent gradient copy alone: {best[('copy', 'copy')] * 1e3:.3f} ms (included in 'descent chain')")
     print(f"{'optimizer':10s} {'torch foreach':>14s} {'torch loop':>11s} {'descent fused':>14s} "
           f"{'descent chain':>14s} {'torch best / descent best (median, min..max over rounds)':>57s}")

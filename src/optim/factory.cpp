@@ -161,9 +161,14 @@ const std::vector<Item>& items() {
     add({"adafactor", "Adafactor, factored second moments (Shazeer & Stern 2018), no momentum",
          {{"decay_rate", 0.8, "β2_t = 1 − t^(−decay_rate)"},
           {"clipping_threshold", 1.0, "update clipping d"},
-          {"min_scale", 1e-3, "ε2 of the parameter scale (0: no relative step)"}}},
+          {"min_scale", 1e-3, "ε2 of the parameter scale (0: no relative step)"},
+          {"min_dim_size_to_factor", 128, "factor a layer's second moment when its shorter side is at least this"}}},
         [](const Schedule& lr, const Options& o, const std::vector<Block>& blocks, uint64_t) {
-          return adafactor(lr, blocks, o.at("decay_rate"), o.at("clipping_threshold"), o.at("min_scale"));
+          const double min_dim = o.at("min_dim_size_to_factor");
+          DESCENT_CHECK(min_dim >= 1 && min_dim == std::floor(min_dim), InputError,
+                        "adafactor: min_dim_size_to_factor must be an integer >= 1, got {}", min_dim);
+          return adafactor(lr, blocks, o.at("decay_rate"), o.at("clipping_threshold"), o.at("min_scale"),
+                           static_cast<int64_t>(min_dim));
         });
     add({"sam", "sharpness-aware minimization (Foret et al. 2021; adaptive: ASAM, Kwon et al. 2021) on momentum SGD",
          {{"rho", 0.05, "radius ρ of the ascent step"},

@@ -354,22 +354,28 @@ class ScaleByTrustRatio final : public BlockLink {
 
 class ScaleByFactoredRms final : public BlockLink {
  public:
-  ScaleByFactoredRms(std::vector<Block> blocks, double decay_rate, double eps, double clip)
-      : BlockLink("scale_by_factored_rms", std::move(blocks)), decay_rate_(decay_rate), eps_(eps), clip_(clip) {
+  ScaleByFactoredRms(std::vector<Block> blocks, double decay_rate, double eps, double clip, int64_t min_dim)
+      : BlockLink("scale_by_factored_rms", std::move(blocks)), decay_rate_(decay_rate), eps_(eps), clip_(clip),
+        min_dim_(min_dim) {
     check_positive(who_, "decay_rate", decay_rate);
     check_positive(who_, "eps", eps);
     check_positive(who_, "clipping_threshold", clip);
+    DESCENT_CHECK(min_dim >= 1, InputError, "{}: min_dim_size_to_factor must be >= 1, got {}", who_, min_dim);
   }
   std::string name() const override {
-    return fmt::format("scale_by_factored_rms(decay_rate={}, eps={}, clipping_threshold={})", decay_rate_, eps_, clip_);
+    return fmt::format("scale_by_factored_rms(decay_rate={}, eps={}, clipping_threshold={}, min_dim_size_to_factor={})",
+                       decay_rate_, eps_, clip_, min_dim_);
   }
+  // optax's _factored_dims for a 2-D block: factored when its smaller side has at least
+  // min_dim_size_to_factor entries (a [10, 256] output layer keeps the full v).
+  bool factored(const Block& b) const { return b.rows > 1 && std::min(b.rows, b.cols()) >= min_dim_; }
   // Packed statistics: v_row holds R of every factored block in block order, v_col C, and v
-  // the full second moment of unfactored blocks (and of θ outside every block).
+  // the full second moment of unfactored blocks (and of θ outside every block), in θ's order.
   State init(const Tensor& params) const override {
     const auto blocks = blocks_for(params);
     int64_t rows = 0, cols = 0, full = params.numel();
     for (const Block& b : blocks)
-      if (b.rows > 1) {
+      if (factored(b)) {
         rows += b.rows;
         cols += b.cols();
         full -= b.size();
@@ -380,10 +386,20 @@ class ScaleByFactoredRms final : public BlockLink {
     s.tensors.emplace_back("v", Tensor::zeros({std::max<int64_t>(full, 1)}, params.dtype()));
     return s;
   }
+  // optax.scale_by_factored_rms, for each block:
+  //   factored:   R ← β R + (1−β) mean_cols(u² + ε1),  C ← β C + (1−β) mean_rows(u² + ε1),
+  //               out_ij = u_ij · (R_i / mean(R))^{−½} · C_j^{−½}
+  //   unfactored: v ← β v + (1−β)(u² + ε1),  out = u · v^{−½}
+  // (the statistic of the block's shorter side is the one normalized by its mean, as optax's
+  // argsort of the shape does; ties: the rows). The two factors are applied one after the
+  // other, never as the product R_i C_j: in float32 that product underflows to 0 where both
+  // are ≈ ε1 = 1e-30 (a row and a column whose gradients are all zero: a ReLU unit dead on
+  // the whole batch, a constant input pixel), and u/√0 = 0/0 poisoned θ at the first step on
+  // full Fashion-MNIST. Then clip_by_block_rms: out_b ← out_b / max(1, RMS(out_b)/d).
   void update(Tensor& u, State& s, const Tensor& params) const override {
     const auto blocks = blocks_for(params);
     const double t = static_cast<double>(s.step + 1);
-    const double beta = 1.0 - std::pow(t, -decay_rate_);
+    const double beta = 1.0 - std::pow(t, -decay_rate_);  // Shazeer & Stern §7.2: β̂2_t = 1 − t^{−0.8}
     dispatch_floating(u.dtype(), who_, [&](auto zero) {
       using T = decltype(zero);
       T* g = u.data<T>();
@@ -391,57 +407,69 @@ class ScaleByFactoredRms final : public BlockLink {
       T* vc = s.tensor("v_col").data<T>();
       T* v = s.tensor("v").data<T>();
       const T bt = static_cast<T>(beta), one_bt = static_cast<T>(1.0 - beta), eps = static_cast<T>(eps_);
-      // The elements of θ not in a factored block form one unfactored stretch.
-      std::vector<char> factored(static_cast<size_t>(u.numel()), 0);
       auto clip = [&](int64_t begin, int64_t end) {
         const double rms = std::sqrt(sum_squares(g + begin, end - begin) / static_cast<double>(end - begin));
         const double d = std::max(1.0, rms / clip_);
         if (d > 1.0)
           for (int64_t i = begin; i < end; ++i) g[i] = static_cast<T>(g[i] / d);
       };
+      // The stretches of θ outside the factored blocks, in θ's order, share the packed v.
+      std::vector<std::pair<int64_t, int64_t>> factored_spans;
       int64_t ro = 0, co = 0;
       for (const Block& b : blocks) {
-        if (b.rows <= 1) continue;
+        if (!factored(b)) continue;
         const int64_t r = b.rows, c = b.cols();
         T* gb = g + b.begin;
         T* R = vr + ro;
         T* C = vc + co;
         for (int64_t i = 0; i < r; ++i) {
-          T acc = 0;
-          for (int64_t j = 0; j < c; ++j) acc += gb[i * c + j] * gb[i * c + j] + eps;
-          R[i] = bt * R[i] + one_bt * (acc / static_cast<T>(c));
+          double acc = 0;
+          for (int64_t j = 0; j < c; ++j) acc += static_cast<double>(gb[i * c + j] * gb[i * c + j] + eps);
+          R[i] = bt * R[i] + one_bt * static_cast<T>(acc / static_cast<double>(c));
         }
         for (int64_t j = 0; j < c; ++j) {
-          T acc = 0;
-          for (int64_t i = 0; i < r; ++i) acc += gb[i * c + j] * gb[i * c + j] + eps;
-          C[j] = bt * C[j] + one_bt * (acc / static_cast<T>(r));
+          double acc = 0;
+          for (int64_t i = 0; i < r; ++i) acc += static_cast<double>(gb[i * c + j] * gb[i * c + j] + eps);
+          C[j] = bt * C[j] + one_bt * static_cast<T>(acc / static_cast<double>(r));
         }
-        // V̂_ij = R_i C_j / mean(R) (Alg. 4 with row/column means instead of sums).
-        T mean_r = 0;
-        for (int64_t i = 0; i < r; ++i) mean_r += R[i];
-        mean_r /= static_cast<T>(r);
-        for (int64_t i = 0; i < r; ++i)
-          for (int64_t j = 0; j < c; ++j) gb[i * c + j] /= std::sqrt(R[i] * C[j] / mean_r);
-        std::fill(factored.begin() + b.begin, factored.begin() + b.end, char{1});
+        const bool normalize_rows = r <= c;
+        double mean = 0;
+        for (int64_t k = 0; k < (normalize_rows ? r : c); ++k) mean += static_cast<double>(normalize_rows ? R[k] : C[k]);
+        const T m = static_cast<T>(mean / static_cast<double>(normalize_rows ? r : c));
+        for (int64_t i = 0; i < r; ++i) {
+          const T row_factor = normalize_rows ? T(1) / std::sqrt(R[i] / m) : T(1) / std::sqrt(R[i]);
+          for (int64_t j = 0; j < c; ++j) {
+            const T col_factor = normalize_rows ? T(1) / std::sqrt(C[j]) : T(1) / std::sqrt(C[j] / m);
+            gb[i * c + j] = gb[i * c + j] * row_factor * col_factor;
+          }
+        }
         clip(b.begin, b.end);
+        factored_spans.emplace_back(b.begin, b.end);
         ro += r;
         co += c;
       }
-      int64_t k = 0;
-      for (int64_t i = 0; i < u.numel(); ++i) {
-        if (factored[static_cast<size_t>(i)]) continue;
-        v[k] = bt * v[k] + one_bt * (g[i] * g[i] + eps);
-        g[i] /= std::sqrt(v[k]);
-        ++k;
+      std::sort(factored_spans.begin(), factored_spans.end());
+      int64_t k = 0, i = 0;
+      auto unfactored_until = [&](int64_t end) {
+        for (; i < end; ++i, ++k) {
+          v[k] = bt * v[k] + one_bt * (g[i] * g[i] + eps);
+          g[i] = g[i] / std::sqrt(v[k]);
+        }
+      };
+      for (const auto& [begin, end] : factored_spans) {
+        unfactored_until(begin);
+        i = end;
       }
+      unfactored_until(u.numel());
       for (const Block& b : blocks)
-        if (b.rows <= 1) clip(b.begin, b.end);
+        if (!factored(b)) clip(b.begin, b.end);
     });
     ++s.step;
   }
 
  private:
   double decay_rate_, eps_, clip_;
+  int64_t min_dim_;
 };
 
 class ScaleByParamBlockRms final : public BlockLink {
@@ -848,8 +876,9 @@ GradientTransformation scale_by_lion(double b1, double b2) { return make<ScaleBy
 GradientTransformation scale_by_trust_ratio(std::vector<Block> blocks, double c, double eps) {
   return make<ScaleByTrustRatio>(std::move(blocks), c, eps);
 }
-GradientTransformation scale_by_factored_rms(std::vector<Block> blocks, double decay_rate, double eps, double clip) {
-  return make<ScaleByFactoredRms>(std::move(blocks), decay_rate, eps, clip);
+GradientTransformation scale_by_factored_rms(std::vector<Block> blocks, double decay_rate, double eps, double clip,
+                                             int64_t min_dim_size_to_factor) {
+  return make<ScaleByFactoredRms>(std::move(blocks), decay_rate, eps, clip, min_dim_size_to_factor);
 }
 GradientTransformation scale_by_param_block_rms(std::vector<Block> blocks, double min_scale) {
   return make<ScaleByParamBlockRms>(std::move(blocks), min_scale);

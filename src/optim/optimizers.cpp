@@ -156,6 +156,52 @@ class FusedAdam final : public Fused {
   int adam_index_, lr_index_;
 };
 
+// Lion in one pass over memory (Chen et al. 2023, Alg. 2): per coordinate, the sign of the
+// interpolated momentum, the update of θ (with decoupled decay) and the momentum update, so θ,
+// g and m are each read once and θ, m written once (the chain makes three passes and needs
+// the gradient copied into its working buffer). Same operations in the same order as
+// scale_by_lion + add_decayed_weights + scale_by_learning_rate + apply_updates.
+class FusedLion final : public Fused {
+ public:
+  FusedLion(std::string name, GradientTransformation chain, Schedule lr, double b1, double b2, double weight_decay,
+            int lr_index)
+      : Fused(std::move(name), std::move(chain)), lr_(std::move(lr)), b1_(b1), b2_(b2), wd_(weight_decay),
+        lr_index_(lr_index) {}
+
+  void step(Tensor& params, Tensor& grads, State& s, const StepContext&) const override {
+    const double rate = lr_(s.children[lr_index_].second.step);
+    DESCENT_CHECK(std::isfinite(rate), InputError, "lion: the schedule gave {} at step {}", rate, s.step);
+    dispatch_floating(params.dtype(), "lion", [&](auto zero) {
+      using T = decltype(zero);
+      T* __restrict p = params.data<T>();
+      const T* __restrict g = grads.data<T>();
+      T* __restrict m = s.children[0].second.tensor("mu").data<T>();
+      const int64_t n = params.numel();
+      const T b1 = static_cast<T>(b1_), b2 = static_cast<T>(b2_), one_b1 = static_cast<T>(1.0 - b1_),
+              one_b2 = static_cast<T>(1.0 - b2_), neg_lr = static_cast<T>(-rate), wd = static_cast<T>(wd_);
+      if (wd_ == 0.0) {
+        for (int64_t i = 0; i < n; ++i) {
+          const T c = b1 * m[i] + one_b1 * g[i];
+          p[i] += static_cast<T>((c > T(0)) - (c < T(0))) * neg_lr;
+          m[i] = b2 * m[i] + one_b2 * g[i];
+        }
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          const T c = b1 * m[i] + one_b1 * g[i];
+          p[i] += (static_cast<T>((c > T(0)) - (c < T(0))) + wd * p[i]) * neg_lr;
+          m[i] = b2 * m[i] + one_b2 * g[i];
+        }
+      }
+    });
+    advance(s);
+  }
+
+ private:
+  Schedule lr_;
+  double b1_, b2_, wd_;
+  int lr_index_;
+};
+
 std::string rate_text(const Schedule& s) { return s.description(); }
 
 }  // namespace
@@ -292,8 +338,11 @@ GradientTransformation lion(Schedule lr, double b1, double b2, double weight_dec
   std::vector<GradientTransformation> links;
   links.push_back(scale_by_lion(b1, b2));
   if (weight_decay != 0.0) links.push_back(add_decayed_weights(weight_decay));
-  links.push_back(scale_by_learning_rate(std::move(lr)));
-  return chain(std::move(links));
+  const int lr_index = static_cast<int>(links.size());
+  links.push_back(scale_by_learning_rate(lr));
+  return GradientTransformation(std::make_shared<const FusedLion>(
+      fmt::format("lion(lr={}, b1={}, b2={}, weight_decay={})", rate_text(lr), b1, b2, weight_decay),
+      chain(std::move(links)), lr, b1, b2, weight_decay, lr_index));
 }
 
 GradientTransformation lamb(Schedule lr, double b1, double b2, double eps, double weight_decay,
@@ -319,9 +368,9 @@ GradientTransformation lars(Schedule lr, double momentum, double weight_decay, d
 }
 
 GradientTransformation adafactor(Schedule lr, std::vector<Block> blocks, double decay_rate, double clipping_threshold,
-                                 double min_scale) {
+                                 double min_scale, int64_t min_dim_size_to_factor) {
   std::vector<GradientTransformation> links;
-  links.push_back(scale_by_factored_rms(blocks, decay_rate, 1e-30, clipping_threshold));
+  links.push_back(scale_by_factored_rms(blocks, decay_rate, 1e-30, clipping_threshold, min_dim_size_to_factor));
   if (min_scale > 0.0) links.push_back(scale_by_param_block_rms(std::move(blocks), min_scale));
   links.push_back(scale_by_learning_rate(std::move(lr)));
   return chain(std::move(links));

@@ -138,7 +138,7 @@ TEST(Links, AdafactorFirstStepOnRankOneGradient) {
   const Vec theta0 = {0.1, -0.4, 0.3, 0.2, 1.0, -2.0};
   Vec g = {x[0] * y[0], x[0] * y[1], x[1] * y[0], x[1] * y[1], 0.3, -0.6};
   const double eta = 0.01;
-  const auto opt = adafactor(eta, kBlocks, 0.8, 1.0, 1e-3);
+  const auto opt = adafactor(eta, kBlocks, 0.8, 1.0, 1e-3, /*min_dim_size_to_factor=*/2);
   Tensor theta = tensor_of(theta0), grad = tensor_of(g);
   State s = opt.init(theta);
   opt.step(theta, grad, s);
@@ -153,7 +153,7 @@ TEST(Links, AdafactorFirstStepOnRankOneGradient) {
 // Adafactor's update clipping: a block whose RMS(U) exceeds d is divided by RMS(U)/d.
 TEST(Links, FactoredRmsClipsLargeUpdates) {
   // At t = 2 with β2 = 1 − 2^{−0.8}, a gradient much larger than the first gives |U| ≫ 1.
-  const auto link = scale_by_factored_rms({{0, 4, 2}}, 0.8, 1e-30, 1.0);
+  const auto link = scale_by_factored_rms({{0, 4, 2}}, 0.8, 1e-30, 1.0, /*min_dim_size_to_factor=*/2);
   Tensor theta = tensor_of({1, 1, 1, 1});
   State s = link.init(theta);
   Tensor u = tensor_of({1e-3, 1e-3, 1e-3, 1e-3});
@@ -162,6 +162,173 @@ TEST(Links, FactoredRmsClipsLargeUpdates) {
   link.update(u, s, theta);
   const Vec out = u.to_vector();
   EXPECT_NEAR(norm_of(out) / 2.0, 1.0, 1e-12);  // RMS exactly d = 1 after the clip
+}
+
+namespace {
+
+// optax.adafactor (optax/_src/alias.py and factorized.py, defaults: min_dim_size_to_factor 128,
+// decay_rate 0.8, ε1 1e-30, clipping_threshold 1, multiply_by_parameter_scale with ε2 1e-3, no
+// momentum) transcribed leaf by leaf in float64:
+//   chain(scale_by_factored_rms, clip_by_block_rms(1), scale_by_learning_rate(η, flip_sign=False),
+//         scale_by_param_block_rms(1e-3), scale(−1)).
+struct OptaxLeaf {
+  std::vector<int64_t> shape;  // [n] or [r, c]
+  Vec v_row, v_col, v;
+};
+struct OptaxAdafactor {
+  std::vector<OptaxLeaf> leaves;
+  int64_t count = 0;
+  // _factored_dims: None below rank 2 or when the second-largest dim is < 128; else
+  // (d1, d0) = (argsort[-2], argsort[-1]) (numpy's argsort is stable: ties keep axis order).
+  static bool factored_dims(const std::vector<int64_t>& shape, int& d1, int& d0) {
+    if (shape.size() < 2) return false;
+    d1 = shape[0] <= shape[1] ? 0 : 1;  // argsort of two: [0, 1] unless shape[0] > shape[1]
+    d0 = 1 - d1;
+    return shape[d1] >= 128;
+  }
+  void step(Vec& theta, const Vec& grad, double eta) {
+    const double t = static_cast<double>(count + 1), beta = 1.0 - std::pow(t, -0.8);
+    int64_t off = 0;
+    for (OptaxLeaf& leaf : leaves) {
+      const int64_t n = leaf.shape.size() == 1 ? leaf.shape[0] : leaf.shape[0] * leaf.shape[1];
+      Vec u(grad.begin() + off, grad.begin() + off + n);
+      int d1 = 0, d0 = 0;
+      if (factored_dims(leaf.shape, d1, d0)) {
+        const int64_t r = leaf.shape[0], c = leaf.shape[1];
+        // mean of grad² + ε over axis d0 → indexed by axis d1 (v_row), over d1 → by d0 (v_col).
+        Vec over_cols(r, 0.0), over_rows(c, 0.0);
+        for (int64_t i = 0; i < r; ++i)
+          for (int64_t j = 0; j < c; ++j) {
+            const double sq = u[i * c + j] * u[i * c + j] + 1e-30;
+            over_cols[i] += sq / double(c);
+            over_rows[j] += sq / double(r);
+          }
+        const Vec& row_stat = d1 == 0 ? over_cols : over_rows;  // mean over axis d0
+        const Vec& col_stat = d1 == 0 ? over_rows : over_cols;  // mean over axis d1
+        if (leaf.v_row.empty()) leaf.v_row.assign(row_stat.size(), 0.0), leaf.v_col.assign(col_stat.size(), 0.0);
+        for (size_t k = 0; k < row_stat.size(); ++k) leaf.v_row[k] = beta * leaf.v_row[k] + (1 - beta) * row_stat[k];
+        for (size_t k = 0; k < col_stat.size(); ++k) leaf.v_col[k] = beta * leaf.v_col[k] + (1 - beta) * col_stat[k];
+        double mean = 0;
+        for (double x : leaf.v_row) mean += x / double(leaf.v_row.size());
+        for (int64_t i = 0; i < r; ++i)
+          for (int64_t j = 0; j < c; ++j) {
+            const int64_t along_d1 = d1 == 0 ? i : j, along_d0 = d1 == 0 ? j : i;
+            u[i * c + j] *= std::pow(leaf.v_row[along_d1] / mean, -0.5) * std::pow(leaf.v_col[along_d0], -0.5);
+          }
+      } else {
+        if (leaf.v.empty()) leaf.v.assign(n, 0.0);
+        for (int64_t i = 0; i < n; ++i) {
+          leaf.v[i] = beta * leaf.v[i] + (1 - beta) * (u[i] * u[i] + 1e-30);
+          u[i] *= std::pow(leaf.v[i], -0.5);
+        }
+      }
+      const double rms_u = norm_of(u) / std::sqrt(double(n));
+      const double param_rms = norm_of(theta, off, off + n) / std::sqrt(double(n));
+      const double scale = eta / std::max(1.0, rms_u / 1.0) * std::max(param_rms, 1e-3);
+      for (int64_t i = 0; i < n; ++i) theta[off + i] -= scale * u[i];
+      off += n;
+    }
+    ++count;
+  }
+};
+
+// The leaves: factored with rows < cols and rows > cols, a matrix below the factoring size, a
+// vector. The gradient is that of f(θ) = ½ Σ a_i (θ_i − c_i)² with a = 0 on W1's row 3 and
+// column 5 and W2's row 7 and column 2: a ReLU unit dead on the whole batch and a constant
+// input, whose second-moment statistics are only ε1 = 1e-30 (float32's R_i·C_j then underflows).
+struct AdafactorCase {
+  std::vector<std::vector<int64_t>> shapes = {{130, 150}, {140, 129}, {10, 140}, {140}};
+  std::vector<Block> blocks;
+  Vec a, c, theta0;
+  AdafactorCase() {
+    int64_t off = 0;
+    for (const auto& sh : shapes) {
+      const int64_t n = sh.size() == 1 ? sh[0] : sh[0] * sh[1];
+      blocks.push_back({off, off + n, sh.size() == 1 ? 1 : sh[0]});
+      off += n;
+    }
+    a.resize(off), c.resize(off), theta0.resize(off);
+    for (int64_t i = 0; i < off; ++i) {
+      a[i] = 0.5 + std::fmod(0.37 * double(i), 3.0);
+      c[i] = std::sin(0.01 * double(i));
+      theta0[i] = 0.05 * std::cos(0.3 * double(i));
+    }
+    auto kill = [&](int leaf, int64_t row, int64_t col) {
+      const auto& sh = shapes[leaf];
+      for (int64_t j = 0; j < sh[1]; ++j) a[blocks[leaf].begin + row * sh[1] + j] = 0;
+      for (int64_t i = 0; i < sh[0]; ++i) a[blocks[leaf].begin + i * sh[1] + col] = 0;
+    };
+    kill(0, 3, 5);
+    kill(1, 7, 2);
+  }
+  Vec grad(const Vec& w) const {
+    Vec g(w.size());
+    for (size_t i = 0; i < w.size(); ++i) g[i] = a[i] * (w[i] - c[i]);
+    return g;
+  }
+};
+
+}  // namespace
+
+// descent's adafactor (factory defaults) against the optax transcription, 40 steps, in float64
+// to 1e-12 and in float32 to float32's rounding (the float32 run used to put 0/0 into θ at the
+// first step: u/√(R_i C_j / mean R) with R_i C_j = 1e-60 → 0).
+TEST(Links, AdafactorMatchesOptaxTranscription) {
+  const AdafactorCase k;
+  const double eta = 1e-2;
+  for (const DType dt : {DType::f64, DType::f32}) {
+    OptaxAdafactor ref;
+    for (const auto& sh : k.shapes) ref.leaves.push_back({sh, {}, {}, {}});
+    Vec w_ref = k.theta0;
+    const auto opt = adafactor(eta, k.blocks);
+    Tensor theta = Tensor::from_vector(k.theta0, {int64_t(k.theta0.size())}, dt);
+    const Vec start = theta.to_vector();  // θ0 as stored (rounded to float32 in the second run)
+    State s = opt.init(theta);
+    for (int t = 0; t < 40; ++t) {
+      Tensor g = Tensor::from_vector(k.grad(theta.to_vector()), {int64_t(k.theta0.size())}, dt);
+      opt.step(theta, g, s);
+      ref.step(w_ref, k.grad(w_ref), eta);
+    }
+    const Vec got = theta.to_vector();
+    const double tol = dt == DType::f64 ? 1e-12 : 1e-4;
+    double max_rel = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(got[i])) << dtype_name(dt) << " coordinate " << i;
+      max_rel = std::max(max_rel, std::abs(got[i] - w_ref[i]) / std::max(1e-2, std::abs(w_ref[i])));
+    }
+    EXPECT_LT(max_rel, tol) << dtype_name(dt);
+    // The dead row and column never move (their gradient is exactly 0 at every step).
+    for (int64_t j = 0; j < 150; ++j) EXPECT_EQ(got[3 * 150 + j], start[3 * 150 + j]);
+  }
+}
+
+// Closed form at t = 1 (β2 = 0), float32, one factored 128×128 block with G = x yᵀ where x and
+// y each have one zero: V̂ = R Cᵀ/mean(R) equals G² + O(ε1) elsewhere, so the update is
+// −η max(ε2, RMS(θ)) sign(G) off the dead row and column and exactly 0 on them (RMS(U) < 1: no clip).
+TEST(Links, AdafactorFirstStepWithDeadRowAndColumnInFloat32) {
+  const int64_t n = 128;
+  Vec x(n), y(n), g(n * n), theta0(n * n);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = i == 17 ? 0.0 : 1e-3 * (1.0 + double(i % 7));
+    y[i] = i == 40 ? 0.0 : (i % 2 ? -1.0 : 1.0) * 1e-3 * (1.0 + double(i % 5));
+  }
+  for (int64_t i = 0; i < n * n; ++i) {
+    g[i] = x[i / n] * y[i % n];
+    theta0[i] = 0.02 * std::sin(double(i));
+  }
+  const double eta = 1e-2;
+  const auto opt = adafactor(eta, {{0, n * n, n}});
+  Tensor theta = Tensor::from_vector(theta0, {n * n}, DType::f32);
+  Tensor grad = Tensor::from_vector(g, {n * n}, DType::f32);
+  const Vec start = theta.to_vector();
+  State s = opt.init(theta);
+  opt.step(theta, grad, s);
+  const Vec after = theta.to_vector();
+  const double rms = std::max(1e-3, norm_of(start) / double(n));
+  for (int64_t i = 0; i < n * n; ++i) {
+    ASSERT_TRUE(std::isfinite(after[i])) << "coordinate " << i;
+    EXPECT_NEAR(after[i], start[i] - eta * rms * sgn(g[i]), 1e-6) << "coordinate " << i;
+  }
 }
 
 // Zhang et al. 2019, Alg. 1: k inner SGD steps on the fast weights, then φ ← φ + α(θ − φ), θ ← φ.

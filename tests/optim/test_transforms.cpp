@@ -180,6 +180,8 @@ TEST_P(FusedAgainstChain, AgreeToRoundingOverManySteps) {
       adam(1e-2),
       adam(linear_warmup(1e-2, 5), 0.8, 0.99, 1e-6, 1e-2),
       adamw(1e-2, 0.9, 0.999, 1e-8, 0.1),
+      lion(1e-3),
+      lion(cosine_decay(1e-3, 20), 0.95, 0.98, 0.1),
   };
   for (const auto& opt : opts) {
     Rng rng(7);

@@ -1,6 +1,6 @@
 #pragma once
 // The named optimizers: each is a chain of links from transform.hpp, and the common ones
-// (sgd, adam, adamw) carry a fused single-pass `step` with the same semantics and State.
+// (sgd, adam, adamw, lion) carry a fused single-pass `step` with the same semantics and State.
 // Hyper-parameters follow torch.optim's names and defaults so results can be compared;
 // invalid values are refused here with InputError naming the parameter and the value.
 #include <cstdint>
@@ -58,7 +58,8 @@ GradientTransformation asgd(double learning_rate = 1e-2, double lambd = 1e-4, do
 // torch.optim.Rprop: chain(scale_by_rprop(lr, ...)).
 GradientTransformation rprop(double learning_rate = 1e-2, double eta_minus = 0.5, double eta_plus = 1.2,
                              double min_step = 1e-6, double max_step = 50.0);
-// Lion (Chen et al. 2023): chain(scale_by_lion(b1, b2), add_decayed_weights(wd), scale_by_learning_rate(lr)).
+// Lion (Chen et al. 2023): chain(scale_by_lion(b1, b2), add_decayed_weights(wd), scale_by_learning_rate(lr)). Fused
+// (one pass: sign of the interpolated momentum, update, momentum update).
 GradientTransformation lion(Schedule learning_rate = 1e-4, double b1 = 0.9, double b2 = 0.99,
                             double weight_decay = 0.0);
 // LAMB (You et al. 2020, Alg. 2): chain(scale_by_adam, add_decayed_weights(wd),
@@ -69,11 +70,13 @@ GradientTransformation lamb(Schedule learning_rate = 1e-3, double b1 = 0.9, doub
 // trust_coefficient, eps), scale_by_learning_rate(lr), trace(momentum)) (optax's order).
 GradientTransformation lars(Schedule learning_rate = 1.0, double momentum = 0.9, double weight_decay = 0.0,
                             double trust_coefficient = 1e-3, std::vector<Block> blocks = {}, double eps = 0.0);
-// Adafactor (Shazeer & Stern 2018) without momentum: chain(scale_by_factored_rms(blocks,
-// decay_rate, 1e-30, clipping_threshold), scale_by_param_block_rms(blocks, min_scale) when
-// min_scale > 0, scale_by_learning_rate(lr)). The paper's relative step is lr = min(1e-2, 1/√t).
+// Adafactor (Shazeer & Stern 2018) without momentum, as optax.adafactor:
+// chain(scale_by_factored_rms(blocks, decay_rate, 1e-30, clipping_threshold, min_dim_size_to_factor),
+// scale_by_param_block_rms(blocks, min_scale) when min_scale > 0, scale_by_learning_rate(lr)).
+// The paper's relative step is lr = min(1e-2, 1/√t).
 GradientTransformation adafactor(Schedule learning_rate = 1e-2, std::vector<Block> blocks = {},
-                                 double decay_rate = 0.8, double clipping_threshold = 1.0, double min_scale = 1e-3);
+                                 double decay_rate = 0.8, double clipping_threshold = 1.0, double min_scale = 1e-3,
+                                 int64_t min_dim_size_to_factor = 128);
 // Polyak's step: chain(scale_by_polyak(max_rate, f_min), negate()) (needs the loss; StepContext).
 GradientTransformation polyak_sgd(double max_rate = 1.0, double f_min = 0.0);
 // Noisy SGD: chain(scale_by_learning_rate(lr), add_noise(stddev, seed)).

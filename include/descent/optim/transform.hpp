@@ -201,12 +201,15 @@ GradientTransformation scale_by_lion(double b1 = 0.9, double b2 = 0.99);
 // every block, u_b ← u_b · c ‖θ_b‖ / (‖u_b‖ + ε); a block where ‖θ_b‖ or ‖u_b‖ is 0 is left as is.
 GradientTransformation scale_by_trust_ratio(std::vector<Block> blocks = {}, double trust_coefficient = 1.0,
                                             double eps = 0.0);
-// Adafactor's second moment (Shazeer & Stern 2018, Alg. 4/5): β2_t = 1 − t^{−decay_rate};
-// a block with rows > 1 keeps row sums R ← β2 R + (1−β2)(u² + ε1)1 and column sums C likewise,
-// V̂ = R Cᵀ / (1ᵀR); others keep v elementwise. out = u/√V̂, then divided by
-// max(1, RMS(out)/clipping_threshold) per block. State: "v_row", "v_col", "v" (packed).
+// Adafactor's second moment (Shazeer & Stern 2018, Alg. 4/5, in optax's form): β2_t = 1 − t^{−decay_rate};
+// a block whose shorter side has at least min_dim_size_to_factor entries keeps row means
+// R ← β2 R + (1−β2) mean_cols(u² + ε1) and column means C likewise, V̂ = R Cᵀ / mean(R),
+// and out = u · (R/mean R)^{−½} · C^{−½} (the two factors applied one after the other); the
+// other blocks (and θ outside every block) keep v elementwise, out = u/√v. Then out is
+// divided by max(1, RMS(out)/clipping_threshold) per block. State: "v_row", "v_col", "v" (packed).
 GradientTransformation scale_by_factored_rms(std::vector<Block> blocks = {}, double decay_rate = 0.8,
-                                             double eps = 1e-30, double clipping_threshold = 1.0);
+                                             double eps = 1e-30, double clipping_threshold = 1.0,
+                                             int64_t min_dim_size_to_factor = 128);
 // Adafactor's relative step: u_b ← u_b · max(ε2, RMS(θ_b)) per block (§8: "multiply by
 // parameter scale").
 GradientTransformation scale_by_param_block_rms(std::vector<Block> blocks = {}, double min_scale = 1e-3);
