@@ -1,7 +1,7 @@
 // One training step of `descent train` (forward, backward, momentum-SGD update) on an MLP,
 // for the two shapes of issue 7: 784-256-256-10 at batch 128 (compute-bound) and
 // 784-32-32-10 at batch 32 (per-operation overhead dominates). bench/train_peer.py runs
-// the same steps in PyTorch and prints the ratio.
+// the same steps in PyTorch and prints the ratio. BM_TrainStepThreads: 1 vs 2 threads.
 #include <benchmark/benchmark.h>
 
 #include <numeric>
@@ -15,9 +15,9 @@
 namespace {
 using namespace descent;
 
-void BM_TrainStep(benchmark::State& state) {
+void train_steps(benchmark::State& state, int threads) {
   const int64_t hidden = state.range(0), batch = state.range(1), n = 60 * batch;
-  set_blas_threads(1);
+  set_blas_threads(threads);
   Rng rng(0);
   Tensor x = rng.normal_tensor({n, 784}, DType::f32);
   Tensor y = Tensor::empty({n}, DType::i64);
@@ -38,7 +38,14 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["examples_per_second"] =
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
+void BM_TrainStep(benchmark::State& state) { train_steps(state, 1); }
 BENCHMARK(BM_TrainStep)->Args({256, 128})->Args({32, 32})->Unit(benchmark::kMicrosecond);
+
+// Intra-op threads (the BLAS's, for products too large for one libxsmm kernel): wall time per
+// step with 1 and 2 threads; the third argument is the thread count. Results are bitwise
+// reproducible for a given count (tests/nn/test_dense_chain_gradient.cpp).
+void BM_TrainStepThreads(benchmark::State& state) { train_steps(state, int(state.range(2))); }
+BENCHMARK(BM_TrainStepThreads)->Args({256, 128, 1})->Args({256, 128, 2})->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

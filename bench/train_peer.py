@@ -59,13 +59,14 @@ def main():
     torch.set_num_threads(1)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     out = subprocess.run([os.path.join(args.build_dir, "bench", "bench_train"), "--benchmark_format=json",
+                          "--benchmark_filter=BM_TrainStep/",
                           "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
                          env=env, check=True, capture_output=True, text=True).stdout
     ours = {}
     report = json.loads(out)
     print(f"CPU: {report['context'].get('cpu', '?')}; PyTorch {torch.__version__}, 1 thread")
     for b in report["benchmarks"]:
-        if b.get("aggregate_name") == "median":
+        if b.get("aggregate_name") == "median" and b["run_name"].startswith("BM_TrainStep/"):
             hidden, batch = (int(v) for v in b["run_name"].split("/")[1:3])
             ours[(hidden, batch)] = b["cpu_time"] * 1e-6  # microseconds -> seconds
     print(f"{'MLP':<16}{'batch':>6}{'descent ms/step':>17}{'torch ms/step':>15}{'speed ratio':>13}{'target':>8}")

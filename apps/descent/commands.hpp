@@ -13,6 +13,8 @@ void register_optimize(CLI::App& app);
 void register_experiment(CLI::App& app);
 // `descent transport`: exact, entropic and closed-form OT between two point clouds.
 void register_transport(CLI::App& app);
+// `descent fit MODEL DATA`: MM/EM fits (gmm, mvn-missing, student-t, logistic-mm) (cmd_fit.cpp).
+void register_fit(CLI::App& app);
 // `descent train`: the main job (cmd_train.cpp), and `descent eval` of a finished run.
 void register_train(CLI::App& app);
 void register_eval(CLI::App& app);

@@ -18,5 +18,6 @@ int main(int argc, char** argv) {
   descent::cli::register_optimize(app);
   descent::cli::register_experiment(app);
   descent::cli::register_transport(app);
+  descent::cli::register_fit(app);
   return descent::cli::run_command(app, argc, argv);
 }

@@ -87,8 +87,9 @@ Tensor exp(const Tensor& x) { return unary_map(x, "exp", [](auto v) { return std
 Tensor log(const Tensor& x) { return unary_map(x, "log", [](auto v) { return std::log(v); }); }
 Tensor sqrt(const Tensor& x) { return unary_map(x, "sqrt", [](auto v) { return std::sqrt(v); }); }
 Tensor abs(const Tensor& x) { return unary_map(x, "abs", [](auto v) { return std::abs(v); }); }
+// NaN in, NaN out, as IEEE arithmetic and NumPy (PyTorch's sign gives 0 there).
 Tensor sign(const Tensor& x) {
-  return unary_map(x, "sign", [](auto v) { return decltype(v)((v > 0) - (v < 0)); });
+  return unary_map(x, "sign", [](auto v) { return std::isnan(v) ? v : decltype(v)((v > 0) - (v < 0)); });
 }
 Tensor square(const Tensor& x) { return unary_map(x, "square", [](auto v) { return v * v; }); }
 Tensor tanh(const Tensor& x) { return unary_map(x, "tanh", [](auto v) { return std::tanh(v); }); }
@@ -100,8 +101,10 @@ Tensor sigmoid(const Tensor& x) {
     return e / (T(1) + e);
   });
 }
+// relu(NaN) = NaN, as in PyTorch: a comparison with NaN is false, so `v > 0 ? v : 0` would
+// map a diverged activation to 0 and hide it.
 Tensor relu(const Tensor& x) {
-  return unary_map(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  return unary_map(x, "relu", [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
 }
 Tensor softplus(const Tensor& x) {
   return unary_map(x, "softplus", [](auto v) {
@@ -128,11 +131,12 @@ Tensor div(const Tensor& a, const Tensor& b) { return binary_map(a, b, "div", []
 Tensor pow(const Tensor& a, const Tensor& b) {
   return binary_map(a, b, "pow", [](auto x, auto y) { return std::pow(x, y); });
 }
+// A NaN operand gives NaN (torch.maximum / numpy.maximum), whichever side it is on.
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  return binary_map(a, b, "maximum", [](auto x, auto y) { return x >= y ? x : y; });
+  return binary_map(a, b, "maximum", [](auto x, auto y) { return x >= y || std::isnan(x) ? x : y; });
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  return binary_map(a, b, "minimum", [](auto x, auto y) { return x <= y ? x : y; });
+  return binary_map(a, b, "minimum", [](auto x, auto y) { return x <= y || std::isnan(x) ? x : y; });
 }
 
 Tensor greater(const Tensor& a, const Tensor& b) {
@@ -156,6 +160,14 @@ Tensor logical_and(const Tensor& a, const Tensor& b) {
   DESCENT_CHECK(a.dtype() == DType::u8 && b.dtype() == DType::u8, ShapeError,
                 "logical_and: expects bool masks, got {} and {}", dtype_name(a.dtype()), dtype_name(b.dtype()));
   return compare_map(a, b, "logical_and", [](auto x, auto y) { return uint8_t(x && y); });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  DESCENT_CHECK(a.dtype() == DType::u8 && b.dtype() == DType::u8, ShapeError,
+                "logical_or: expects bool masks, got {} and {}", dtype_name(a.dtype()), dtype_name(b.dtype()));
+  return compare_map(a, b, "logical_or", [](auto x, auto y) { return uint8_t(x || y); });
+}
+Tensor isnan(const Tensor& a) {
+  return compare_map(a, a, "isnan", [](auto x, auto) { return uint8_t(std::isnan(x)); });
 }
 Tensor logical_not(const Tensor& a) {
   DESCENT_CHECK(a.dtype() == DType::u8, ShapeError, "logical_not: expects a bool mask, got {}",
@@ -192,6 +204,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   });
 }
 
+// clamp(NaN) = NaN: both comparisons are false, so the value passes through.
 Tensor clamp(const Tensor& x, double lo, double hi) {
   DESCENT_CHECK(lo <= hi, InputError, "clamp: lower bound {} exceeds upper bound {}", lo, hi);
   return unary_map(x, "clamp", [lo, hi](auto v) {

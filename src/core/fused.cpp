@@ -202,7 +202,9 @@ Tensor max_pool2d(const Tensor& x, const Window2d& win, Tensor& indices) {
 }
 
 Tensor relu_backward(const Tensor& g, const Tensor& x) {
-  return zip_map(g, x, "relu_backward", [](auto gv, auto xv) { return xv > 0 ? gv : decltype(gv)(0); });
+  // As PyTorch's threshold_backward: the gradient passes where x > 0 and where x is NaN (relu(NaN)
+  // = NaN passed it on), and is 0 where x <= 0.
+  return zip_map(g, x, "relu_backward", [](auto gv, auto xv) { return xv <= 0 ? decltype(gv)(0) : gv; });
 }
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
   return zip_map(g, y, "tanh_backward", [](auto gv, auto yv) { return gv * (decltype(gv)(1) - yv * yv); });

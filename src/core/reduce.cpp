@@ -180,8 +180,9 @@ Tensor argmax(const Tensor& x, int axis_in) {
       for (int64_t j = 0; j < sp.inner; ++j) {
         const T* src = px + o * sp.n * sp.inner + j;
         int64_t best = 0;
-        for (int64_t i = 1; i < sp.n; ++i)
-          if (src[i * sp.inner] > src[best * sp.inner]) best = i;
+        // The first NaN wins, as in torch.argmax: a diverged output is never hidden behind a finite one.
+        for (int64_t i = 1; i < sp.n && !std::isnan(src[best * sp.inner]); ++i)
+          if (src[i * sp.inner] > src[best * sp.inner] || std::isnan(src[i * sp.inner])) best = i;
         po[o * sp.inner + j] = best;
       }
     return 0;

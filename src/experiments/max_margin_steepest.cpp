@@ -34,31 +34,38 @@ struct MarginRun {
   Vector w;
 };
 
-// Steepest descent w.r.t. ℓp on Σ ℓ(y_i wᵀx_i), ℓ = exp or logistic, from w = 0.
-MarginRun run_steepest(const Matrix& Z, double p, bool logistic, int64_t steps, double eta_cap) {
+// log ℓ(m) for ℓ = exp or logistic, finite for every finite m (ℓ itself underflows past m ≈ 745).
+double log_loss(double m, bool logistic) {
+  if (!logistic) return -m;
+  if (m > 30) return -m;  // log log1p(e^{−m}) = −m + O(e^{−m})
+  return std::log(m > 0 ? std::log1p(std::exp(-m)) : -m + std::log1p(std::exp(m)));
+}
+
+// Steepest descent w.r.t. ℓp on L(w) = Σ ℓ(y_i wᵀx_i), ℓ = exp or logistic, from w = 0, with
+// Thm 8.3.2's largest step η_t = 1/(B² L(w_t)) (η_+ above every step of the run). The step
+// η_t Δ(∇L) = Δ(∇L / L)/B² (Δ is positively homogeneous) is formed from ∇L/L, a ratio taken
+// with both terms scaled by e^{min_i m_i}, so it stays exact after L itself underflows. (The
+// first version capped η_t at 1e4: from there on the steps were constant and the margin gap
+// fell like 1/log t, so at 200,000 steps it was still 0.0218 > 0.02 at seeds 0 and 5.)
+MarginRun run_steepest(const Matrix& Z, double p, bool logistic, int64_t steps) {
   const int64_t n = Z.rows(), d = Z.cols();
   double B = 0;
   for (int64_t i = 0; i < n; ++i) B = std::max(B, dual_norm(Z.row(i).transpose(), p));
   MarginRun run;
-  Vector w = Vector::Zero(d), g(d), dir(d);
+  Vector w = Vector::Zero(d), g(d), dir(d), coef(n);
   int64_t next = 1;
   for (int64_t t = 1; t <= steps; ++t) {
     const Vector m = Z * w;  // y_i wᵀx_i
-    double L = 0;
-    Vector coef(n);  // −ℓ'(m_i)
+    const double mu = m.minCoeff();
+    double L = 0;  // L(w) e^{μ}
     for (int64_t i = 0; i < n; ++i) {
-      if (logistic) {
-        L += m[i] > 0 ? std::log1p(std::exp(-m[i])) : -m[i] + std::log1p(std::exp(m[i]));
-        coef[i] = 1.0 / (1.0 + std::exp(m[i]));
-      } else {
-        L += std::exp(-m[i]);
-        coef[i] = std::exp(-m[i]);
-      }
+      L += std::exp(mu + log_loss(m[i], logistic));
+      // −ℓ'(m_i) e^{μ}: e^{−(m_i − μ)} for exp; e^{−(m_i − μ)}/(1 + e^{−m_i}) for logistic.
+      coef[i] = std::exp(-(m[i] - mu)) / (logistic ? 1.0 + std::exp(-m[i]) : 1.0);
     }
-    g = -Z.transpose() * coef;
-    const double eta = std::min(eta_cap, 1.0 / (B * B * L));  // Thm 8.3.2's step bound
+    g = -Z.transpose() * coef / L;  // ∇L / L
     optim::lp_steepest_direction({g.data(), size_t(d)}, p, {dir.data(), size_t(d)});
-    w -= eta * dir;
+    w -= dir / (B * B);
     if (t == next || t == steps) {
       run.checkpoints.push_back(t);
       run.margins.push_back((Z * w).minCoeff() / primal_norm(w, p));
@@ -93,7 +100,6 @@ DESCENT_EXPERIMENT(max_margin_steepest, "001 (Arora, ch. 8)", "§8.3, Thm 8.3.1,
   const MaxMargin svm = hard_margin_svm(X, y);
   const MaxMargin l1 = lp_max_margin(X, y, true), linf = lp_max_margin(X, y, false);
   const int64_t steps = ctx.pick<int64_t>(200000, 2000000);
-  const double eta_cap = 1e4;  // η_+ of Thm 8.3.2 (any finite number)
   struct Case {
     std::string label;
     double p;
@@ -109,7 +115,7 @@ DESCENT_EXPERIMENT(max_margin_steepest, "001 (Arora, ch. 8)", "§8.3, Thm 8.3.1,
   Table& per_method = ctx.table("per_method", {"method", "max_margin", "final_normalized_margin", "relative_margin_gap",
                                                "relative_margin_gap_at_1_percent"});
   for (const auto& c : cases) {
-    runs.push_back(run_steepest(Z, c.p, c.logistic, steps, eta_cap));
+    runs.push_back(run_steepest(Z, c.p, c.logistic, steps));
     ctx.progress(int64_t(runs.size()), int64_t(cases.size()), c.label);
     const auto& r = runs.back();
     const double gap = (c.gamma - r.margins.back()) / c.gamma;
@@ -144,8 +150,9 @@ DESCENT_EXPERIMENT(max_margin_steepest, "001 (Arora, ch. 8)", "§8.3, Thm 8.3.1,
   ctx.measure("l1_max_margin_w", to_std(l1.w));
   ctx.measure("linf_max_margin_w", to_std(linf.w));
   ctx.measure("steps", steps);
-  ctx.note("η_t = min(η_+ = 1e4, 1/(B² L(w_t))) for every method (Thm 8.3.2's bound; GD is ℓ2 steepest descent). "
-           "Convergence is logarithmic in t for a fixed step, which is why the bound-saturating schedule is used.");
+  ctx.note("η_t = 1/(B² L(w_t)) for every method (Thm 8.3.2's bound with η_+ above every step; GD is ℓ2 steepest "
+           "descent). Convergence is logarithmic in t for a fixed step, which is why the bound-saturating schedule is "
+           "used.");
 }
 
 }  // namespace descent::experiments

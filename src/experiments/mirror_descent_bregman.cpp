@@ -33,12 +33,19 @@ DESCENT_EXPERIMENT(mirror_descent_bregman, "001 (Arora, ch. 8)", "§8.1.1, Thm 8
     std::string label;
   };
   const std::vector<Case> cases = {{optim::negative_entropy(), "negative_entropy"},
-                                   {optim::half_squared_lp_norm(3.0), "half_squared_l3"}};
+                                   // p = 3/2, not 3: for p > 2, ½‖w‖_p² has ∇²R = 0 where a coordinate
+                                   // is 0, so L is not smooth relative to R there and a fixed step
+                                   // oscillates around a projection with a coordinate near 0 (seed 3:
+                                   // loss stuck at 1e-3 after 200,000 steps). For p ∈ (1, 2] it is
+                                   // (p − 1)-strongly convex and Thm 8.1.2's step condition holds.
+                                   {optim::half_squared_lp_norm(1.5), "half_squared_l1.5"}};
   const auto euclid = optim::bregman_projection(optim::half_squared_lp_norm(2.0), x_rows, n, to_std(y), to_std(w0));
   std::vector<std::vector<double>> distance_curves;
   const int64_t max_steps = 200000, every = 100;
   for (const auto& c : cases) {
-    const auto target = optim::bregman_projection(c.psi, x_rows, n, to_std(y), to_std(w0));
+    // Constraint residual 1e-8: the dual of ½‖·‖_{3/2}² is ½‖·‖_3², whose curvature vanishes where a
+    // coordinate of z is 0, and Newton on it can end near 3e-9 (seed 3); far below the 1e-6 checked.
+    const auto target = optim::bregman_projection(c.psi, x_rows, n, to_std(y), to_std(w0), 1e-8);
     std::vector<double> curve;
     auto record = [&](const optim::StepRecord& r, const Tensor& theta) {
       if (r.step % every == 0) {
@@ -79,7 +86,7 @@ DESCENT_EXPERIMENT(mirror_descent_bregman, "001 (Arora, ch. 8)", "§8.1.1, Thm 8
   }
   curves.plot({.title = "mirror descent: max |w_t - argmin_{Xw=y} D_R(w, w_0)|", .x_label = "step",
                .y_label = "distance to the Bregman projection",
-               .series = {{"step", "negative_entropy", "R = negative entropy"}, {"step", "half_squared_l3", "R = ½‖w‖_3²"}},
+               .series = {{"step", "negative_entropy", "R = negative entropy"}, {"step", "half_squared_l1.5", "R = ½‖w‖_{3/2}²"}},
                .log_y = true});
   ctx.measure("n", n);
   ctx.measure("d", d);

@@ -25,7 +25,7 @@ void bias_and_relu(T* z, const T* b, T s, int64_t rows, int64_t cols, bool relu)
     if (b)
       for (int64_t j = 0; j < cols; ++j) zi[j] += s * b[j];
     if (relu)
-      for (int64_t j = 0; j < cols; ++j) zi[j] = zi[j] > T(0) ? zi[j] : T(0);
+      for (int64_t j = 0; j < cols; ++j) zi[j] = zi[j] <= T(0) ? T(0) : zi[j];  // relu(NaN) = NaN, as core's
   }
 }
 
@@ -158,7 +158,7 @@ double DenseChainGradient::value_and_gradient(const Tensor& theta, const Tensor&
       if (b.activation == Activation::relu) {
         const T* al = s.a[l].data<T>();
         T* gp = g.data<T>();
-        for (int64_t i = 0, n = rows * cols; i < n; ++i) gp[i] = al[i] > T(0) ? gp[i] : T(0);
+        for (int64_t i = 0, n = rows * cols; i < n; ++i) gp[i] = al[i] <= T(0) ? T(0) : gp[i];
       } else if (b.activation) {
         const T* dl = s.d[l].data<T>();
         T* gp = g.data<T>();

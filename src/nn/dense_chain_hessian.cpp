@@ -43,9 +43,9 @@ ActivationValues activation_values(Activation a, const Tensor& z) {
       const T* zp = z.data<T>();
       T *vp = r.value.data<T>(), *dp = r.first.data<T>();
       for (int64_t i = 0, n = z.numel(); i < n; ++i) {
-        const bool on = zp[i] > T(0);
-        vp[i] = on ? zp[i] : T(0);
-        dp[i] = on ? T(1) : T(0);
+        const bool off = zp[i] <= T(0);  // false for NaN: relu(NaN) = NaN, as core's relu
+        vp[i] = off ? T(0) : zp[i];
+        dp[i] = off ? T(0) : T(1);
       }
       return 0;
     });

@@ -24,6 +24,12 @@ Model::Model(Shape input_shape, std::vector<LayerPtr> layers, DType dtype)
     first_param_of_layer_.push_back(specs_.size());
   }
   output_shape_ = s;
+  std::vector<LayoutBlock> blocks;
+  std::vector<LayoutGroup> groups;
+  for (size_t l = 0; l < layers_.size(); ++l)
+    groups.push_back({fmt::format("{}", l), layers_[l]->describe(), 0, 0});
+  for (const ParameterInfo& p : info_) blocks.push_back({p.name, p.offset, p.shape, p.layer});
+  layout_ = ParameterLayout(std::move(blocks), std::move(groups));
   theta_ = Tensor::zeros({num_parameters_}, dtype_);
 }
 

@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
+#include "descent/nn/output_map.hpp"
 
 namespace descent::probe {
 namespace {
@@ -20,57 +20,50 @@ void ensure_rows(const Tensor& like, int64_t rows, Tensor& buffer) {
 
 }  // namespace
 
+GaussNewtonOperator::GaussNewtonOperator(OutputMap& map, Tensor inputs, Tensor targets, const Tensor& theta,
+                                         std::vector<int64_t> indices, int64_t chunk_size, Kind kind)
+    : map_(&map), inputs_(std::move(inputs)), targets_(std::move(targets)), theta_(theta.clone()),
+      indices_(std::move(indices)), chunk_size_(chunk_size), kind_(kind) {
+  validate(theta);
+}
+
 GaussNewtonOperator::GaussNewtonOperator(nn::ModelObjective& objective, const Tensor& theta,
                                          std::vector<int64_t> indices, int64_t chunk_size, Kind kind)
-    : objective_(&objective), theta_(theta.clone()), indices_(std::move(indices)), chunk_size_(chunk_size),
+    : owned_(nn::output_map(objective.model(), objective.loss())), map_(owned_.get()), inputs_(objective.inputs()),
+      targets_(objective.targets()), theta_(theta.clone()), indices_(std::move(indices)), chunk_size_(chunk_size),
       kind_(kind) {
-  DESCENT_CHECK(theta.numel() == objective.dimension() && theta.dtype() == objective.dtype(), ShapeError,
+  validate(theta);
+}
+
+void GaussNewtonOperator::validate(const Tensor& theta) const {
+  DESCENT_CHECK(theta.numel() == map_->dimension() && theta.dtype() == map_->dtype(), ShapeError,
                 "{} operator: θ is {} {} but the model has {} {} parameters", name(), theta.numel(),
-                dtype_name(theta.dtype()), objective.dimension(), dtype_name(objective.dtype()));
-  DESCENT_CHECK(chunk_size > 0, InputError, "{} operator: chunk size must be positive, got {}", name(), chunk_size);
-  const int64_t n = objective.num_examples();
+                dtype_name(theta.dtype()), map_->dimension(), dtype_name(map_->dtype()));
+  DESCENT_CHECK(chunk_size_ > 0, InputError, "{} operator: chunk size must be positive, got {}", name(), chunk_size_);
+  DESCENT_CHECK(inputs_.defined() && targets_.defined() && inputs_.dim(0) == targets_.dim(0), ShapeError,
+                "{} operator: inputs and targets must have one row per example", name());
+  const int64_t n = inputs_.dim(0);
   for (int64_t i : indices_)
     DESCENT_CHECK(0 <= i && i < n, InputError, "{} operator: example index {} outside [0, {})", name(), i, n);
-  if (kind == Kind::fisher) {
-    const nn::Loss loss = objective.loss();
-    // Martens 2020 §9.2: the output-space Fisher equals the loss Hessian only for the
-    // negative log-likelihood of an exponential family in its natural parameters.
-    DESCENT_CHECK(loss == nn::Loss::softmax_cross_entropy || loss == nn::Loss::mean_squared_error ||
-                      loss == nn::Loss::binary_logistic,
-                  InputError,
-                  "Fisher operator: the {} loss is not the negative log-likelihood of a model's predictive "
-                  "distribution, so it has no Fisher matrix (use the Gauss-Newton or empirical Fisher instead)",
-                  nn::loss_name(loss));
-  }
+  // Martens 2020 §9.2: the output-space Fisher equals the loss Hessian only for the
+  // negative log-likelihood of an exponential family in its natural parameters.
+  DESCENT_CHECK(kind_ == Kind::gauss_newton || map_->loss_is_natural_likelihood(), InputError,
+                "Fisher operator: the {} loss is not the negative log-likelihood of a model's predictive "
+                "distribution, so it has no Fisher matrix (use the Gauss-Newton or empirical Fisher instead)",
+                map_->loss_name());
 }
 
 int64_t GaussNewtonOperator::num_examples() const {
-  return indices_.empty() ? objective_->num_examples() : int64_t(indices_.size());
+  return indices_.empty() ? inputs_.dim(0) : int64_t(indices_.size());
 }
 
 void GaussNewtonOperator::accumulate(const Tensor& x, const Tensor& y, const Tensor& v, double weight, Tensor& out) {
-  nn::Model& model = objective_->model();
-  const std::vector<Tensor> primals = model.parameter_views(theta_);
-  const std::vector<Tensor> tangents = model.parameter_views(v);
-  const Function outputs = [&](const VarList& params) {
-    nn::ForwardContext ctx{false, nullptr};
-    return model.forward(Var(x), params, ctx);
-  };
-  // z and J v (forward mode).
-  const auto [z, jv] = jvp(outputs, primals, tangents);
-  // u = H (J v): H = ∂²/∂z² Σ_i ℓ(z_i, y_i) is block diagonal over examples, so one HVP in
-  // output space applies every H_i; the loss's own autodiff rules give it (softmax-CE:
-  // p ⊙ w − p (pᵀw) per row), one definition of each loss for every matrix.
-  const Function total_loss = [&](const VarList& zs) { return sum(nn::per_example_loss(objective_->loss(), zs[0], y)); };
-  std::vector<Tensor> u = hessian_vector_product(total_loss, {z}, {jv});
-  scale_inplace(u[0], weight);
-  // Jᵀ u (reverse mode).
-  const auto [z_again, jtu] = vjp(outputs, primals, u[0]);
-  const std::vector<Tensor> dst = model.parameter_views(out);
-  for (size_t i = 0; i < dst.size(); ++i) {
-    Tensor d = dst[i];
-    axpy(d, 1.0, jtu[i]);
-  }
+  // z and J v (forward mode); u = H (J v), each example's H_i in output space; Jᵀ u (reverse
+  // mode). No Jacobian and no P×P matrix is formed.
+  const auto [z, jv] = map_->jvp(theta_, x, v);
+  Tensor u = map_->loss_hessian_product(z, y, jv);
+  scale_inplace(u, weight);
+  axpy(out, 1.0, map_->vjp(theta_, x, u));
 }
 
 void GaussNewtonOperator::apply(const Tensor& v, Tensor& out) {
@@ -79,8 +72,8 @@ void GaussNewtonOperator::apply(const Tensor& v, Tensor& out) {
                 "{}: apply takes and writes {} {} values, got v {} {} and out {} {}", name(), p, dtype_name(dtype()),
                 v.shape(), dtype_name(v.dtype()), out.shape(), dtype_name(out.dtype()));
   out.fill(0.0);
-  const Tensor& inputs = objective_->inputs();
-  const Tensor& targets = objective_->targets();
+  const Tensor& inputs = inputs_;
+  const Tensor& targets = targets_;
   const int64_t n = num_examples();
   const double weight = 1.0 / double(n);
   const Tensor flat_v = v.flatten();
@@ -110,38 +103,40 @@ GaussNewtonOperator fisher_operator(nn::ModelObjective& objective, const Tensor&
   return {objective, theta, std::move(indices), chunk_size, GaussNewtonOperator::Kind::fisher};
 }
 
+GaussNewtonOperator gauss_newton_operator(OutputMap& map, const Tensor& inputs, const Tensor& targets,
+                                          const Tensor& theta, std::vector<int64_t> indices, int64_t chunk_size) {
+  return {map, inputs, targets, theta, std::move(indices), chunk_size, GaussNewtonOperator::Kind::gauss_newton};
+}
+
+GaussNewtonOperator fisher_operator(OutputMap& map, const Tensor& inputs, const Tensor& targets, const Tensor& theta,
+                                    std::vector<int64_t> indices, int64_t chunk_size) {
+  return {map, inputs, targets, theta, std::move(indices), chunk_size, GaussNewtonOperator::Kind::fisher};
+}
+
 // ---- blocks ----
-std::vector<ParameterBlock> layer_blocks(const nn::Model& model) {
+std::vector<ParameterBlock> layer_blocks(const ParameterLayout& layout) {
   std::vector<ParameterBlock> blocks;
-  const auto& info = model.parameters_info();
-  for (size_t i = 0; i < info.size(); ++i) {
-    const int layer = info[i].layer;
-    if (!blocks.empty() && i > 0 && info[i - 1].layer == layer) {
-      blocks.back().end = info[i].offset + info[i].numel();
-      continue;
-    }
-    blocks.push_back({fmt::format("layer {} ({})", layer, model.layers()[size_t(layer)]->describe()), info[i].offset,
-                      info[i].offset + info[i].numel()});
-  }
+  for (const LayoutGroup& g : layout.groups())
+    blocks.push_back({fmt::format("layer {} ({})", g.name, g.description), g.begin, g.end});
   return blocks;
 }
 
-ParameterBlock find_block(const nn::Model& model, const std::string& spec) {
-  const auto& info = model.parameters_info();
-  std::string layers, tensors;
-  for (const auto& p : info) {
-    if (p.name == spec) return {p.name, p.offset, p.offset + p.numel()};
-    tensors += (tensors.empty() ? "" : ", ") + p.name;
+std::vector<ParameterBlock> layer_blocks(const nn::Model& model) { return layer_blocks(model.layout()); }
+
+ParameterBlock find_block(const ParameterLayout& layout, const std::string& spec) {
+  std::string groups, tensors;
+  for (const LayoutBlock& b : layout.blocks()) {
+    if (b.name == spec) return {b.name, b.offset, b.end()};
+    tensors += (tensors.empty() ? "" : ", ") + b.name;
   }
-  const std::vector<ParameterBlock> blocks = layer_blocks(model);
-  for (const auto& b : blocks) {
-    // The layer index is the name's number: "layer 2 (...)".
-    const std::string index = b.name.substr(6, b.name.find(' ', 6) - 6);
-    if (index == spec) return b;
-    layers += (layers.empty() ? "" : ", ") + index;
+  for (const LayoutGroup& g : layout.groups()) {
+    if (g.name == spec) return {fmt::format("layer {} ({})", g.name, g.description), g.begin, g.end};
+    groups += (groups.empty() ? "" : ", ") + g.name;
   }
-  fail<InputError>("block '{}': not a layer with parameters (choose from {}) nor a parameter tensor ({})", spec, layers,
+  fail<InputError>("block '{}': not a layer with parameters (choose from {}) nor a parameter tensor ({})", spec, groups,
                    tensors);
 }
+
+ParameterBlock find_block(const nn::Model& model, const std::string& spec) { return find_block(model.layout(), spec); }
 
 }  // namespace descent::probe

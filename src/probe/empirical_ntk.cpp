@@ -4,34 +4,12 @@
 #include <cmath>
 #include <cstring>
 
-#include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
-#include "descent/nn/layers.hpp"
+#include "descent/nn/output_map.hpp"
 
 namespace descent::probe {
 namespace {
-
-int64_t output_count(const nn::Model& model) { return model.output_shape().numel(); }
-
-// θ (in the compute dtype) cut into one Var per parameter, and where each layer's start.
-struct ParameterVars {
-  std::vector<Var> vars;
-  std::vector<size_t> first_of_layer;  // size layers + 1
-  std::span<const Var> of_layer(size_t l) const {
-    return std::span<const Var>(vars).subspan(first_of_layer[l], first_of_layer[l + 1] - first_of_layer[l]);
-  }
-};
-
-ParameterVars parameter_vars(const nn::Model& model, DType dtype, bool requires_grad) {
-  ParameterVars p;
-  const Tensor theta = model.dtype() == dtype ? model.parameters() : model.parameters().astype(dtype);
-  for (const auto& info : model.parameters_info()) p.vars.emplace_back(theta.view(info.offset, info.shape), requires_grad);
-  p.first_of_layer.assign(model.layers().size() + 1, 0);
-  for (const auto& info : model.parameters_info()) p.first_of_layer[info.layer + 1]++;
-  for (size_t l = 0; l < model.layers().size(); ++l) p.first_of_layer[l + 1] += p.first_of_layer[l];
-  return p;
-}
 
 Tensor chunk_inputs(const Tensor& X, int64_t start, int64_t stop, DType dtype) {
   Tensor x = X.rows(start, stop);
@@ -45,71 +23,38 @@ struct LayerFeatures {
   double weight_scale2 = 1.0, bias_scale2 = 0.0;  // s_w², and s_b² (0 without a bias)
 };
 
-std::vector<LayerFeatures> structured_features(nn::Model& model, const ParameterVars& params, const Tensor& x) {
-  const int64_t b = x.dim(0), C = output_count(model);
-  nn::ForwardContext ctx;  // evaluation mode
-  std::vector<LayerFeatures> features;
-  VarList outputs;  // each Linear layer's y, in the graph from the first one on
-  Var h(x);
-  for (size_t l = 0; l < model.layers().size(); ++l) {
-    nn::Layer& layer = *model.layers()[l];
-    if (const auto* linear = dynamic_cast<const nn::Linear*>(&layer)) {
-      LayerFeatures f;
-      f.inputs = h.value();
-      f.weight_scale2 = linear->weight_scale() * linear->weight_scale();
-      f.bias_scale2 = linear->has_bias() ? linear->bias_scale() * linear->bias_scale() : 0.0;
-      features.push_back(std::move(f));
-      h = layer.forward(h, params.of_layer(l), ctx);
-      // The first y is a leaf: nothing before it is differentiated (no ∂f/∂x is computed).
-      if (outputs.empty()) h = Var(h.value(), true);
-      outputs.push_back(h);
-    } else {
-      h = layer.forward(h, params.of_layer(l), ctx);
+std::vector<LayerFeatures> structured_features(OutputMap& map, const Tensor& theta, const Tensor& x) {
+  const int64_t b = x.dim(0), C = map.num_outputs();
+  // Cotangent c is e_c in every row: its backward pass gives δ^c of every example at once.
+  const DenseActivity act = map.dense_activity(theta, x, [&](const Tensor& z) {
+    DESCENT_CHECK(z.numel() == b * C, ShapeError, "empirical_ntk: model output {} is not [{}, {}]", z.shape(), b, C);
+    std::vector<Tensor> basis;
+    for (int64_t c = 0; c < C; ++c) {
+      Tensor e = Tensor::zeros(z.shape(), z.dtype());
+      for (int64_t i = 0; i < b; ++i) e.set(i * C + c, 1.0);
+      basis.push_back(std::move(e));
     }
-  }
-  const Var f = h;
-  DESCENT_CHECK(f.numel() == b * C, ShapeError, "empirical_ntk: model output {} is not [{}, {}]", f.shape(), b, C);
-  for (size_t k = 0; k < features.size(); ++k)
-    features[k].signals = Tensor::zeros({b, C, outputs[k].shape()[1]}, x.dtype());
+    return basis;
+  });
+  const std::vector<DenseLayer> dense = map.dense_layers();
+  std::vector<LayerFeatures> features(dense.size());
   const size_t elem = dtype_size(x.dtype());
-  for (int64_t c = 0; c < C; ++c) {
-    Tensor e = Tensor::zeros(f.shape(), f.dtype());
-    for (int64_t i = 0; i < b; ++i) e.set(i * C + c, 1.0);
-    const VarList deltas = vjp(f, outputs, Var(e));
-    for (size_t k = 0; k < features.size(); ++k) {
-      const Tensor d = contiguous_copy(deltas[k].value());
-      const int64_t out = d.dim(1);
-      char* dst = static_cast<char*>(features[k].signals.raw());
+  for (size_t k = 0; k < dense.size(); ++k) {
+    LayerFeatures& f = features[k];
+    f.inputs = act.inputs[k];
+    f.weight_scale2 = dense[k].weight_scale * dense[k].weight_scale;
+    f.bias_scale2 = dense[k].bias_offset >= 0 ? dense[k].bias_scale * dense[k].bias_scale : 0.0;
+    const int64_t out = dense[k].out;
+    f.signals = Tensor::zeros({b, C, out}, x.dtype());
+    char* dst = static_cast<char*>(f.signals.raw());
+    for (int64_t c = 0; c < C; ++c) {
+      const Tensor d = contiguous_copy(act.signals[size_t(c)][k]);
       const char* src = static_cast<const char*>(d.raw());
       for (int64_t i = 0; i < b; ++i)
         std::memcpy(dst + ((i * C + c) * out) * elem, src + i * out * elem, out * elem);
     }
   }
   return features;
-}
-
-// ---- generic path: Jacobian rows J [b, C, P] ----
-Tensor jacobian_rows(nn::Model& model, const ParameterVars& params, const Tensor& x) {
-  const int64_t b = x.dim(0), C = output_count(model), P = model.num_parameters();
-  Tensor J = Tensor::zeros({b, C, P}, x.dtype());
-  const size_t elem = dtype_size(x.dtype());
-  char* dst = static_cast<char*>(J.raw());
-  nn::ForwardContext ctx;
-  for (int64_t i = 0; i < b; ++i) {
-    const Var f = model.forward(Var(x.rows(i, i + 1)), params.vars, ctx);
-    for (int64_t c = 0; c < C; ++c) {
-      Tensor e = Tensor::zeros(f.shape(), f.dtype());
-      e.set(c, 1.0);
-      const VarList g = vjp(f, params.vars, Var(e));
-      int64_t col = 0;
-      for (const Var& gi : g) {
-        const Tensor v = contiguous_copy(gi.value());
-        std::memcpy(dst + ((i * C + c) * P + col) * elem, v.raw(), v.numel() * elem);
-        col += v.numel();
-      }
-    }
-  }
-  return J;
 }
 
 struct ChunkFeatures {
@@ -175,36 +120,69 @@ void place_block(Tensor& result, const Tensor& block, int64_t row0, int64_t col0
     std::memcpy(dst + ((row0 + i) * width + col0) * elem, src + i * cols * elem, cols * elem);
 }
 
-bool use_structure(const nn::Model& model, NtkMethod method) {
+bool use_structure(const OutputMap& map, NtkMethod method) {
   if (method == NtkMethod::generic) return false;
-  const bool structured = has_linear_structure(model);
+  const bool structured = map.dense_layers_cover_parameters();
   DESCENT_CHECK(structured || method == NtkMethod::automatic, InputError,
-                "empirical_ntk: the structured method needs a model of Linear, activation, Flatten and Dropout layers, "
+                "empirical_ntk: the structured method needs a model whose Linear layers hold every parameter, "
                 "got '{}'; use NtkMethod::generic (or automatic)",
-                model.describe());
+                map.describe());
   return structured;
 }
 
-void check_inputs(const nn::Model& model, const Tensor& X, const char* which) {
-  DESCENT_CHECK(X.defined() && X.rank() == model.input_shape().rank() + 1, ShapeError,
-                "empirical_ntk: {} must be [n, {}], got {}", which, model.input_shape().str(),
-                X.defined() ? X.shape().str() : std::string("undefined"));
-  for (int i = 0; i < model.input_shape().rank(); ++i)
-    DESCENT_CHECK(X.dim(i + 1) == model.input_shape()[i], ShapeError, "empirical_ntk: {} must be [n, {}], got {}",
-                  which, model.input_shape().str(), X.shape());
+void check_inputs(const OutputMap& map, const Tensor& X, const char* which) {
+  const Shape& input = map.input_shape();
+  DESCENT_CHECK(X.defined() && X.rank() == input.rank() + 1, ShapeError, "empirical_ntk: {} must be [n, {}], got {}",
+                which, input.str(), X.defined() ? X.shape().str() : std::string("undefined"));
+  for (int i = 0; i < input.rank(); ++i)
+    DESCENT_CHECK(X.dim(i + 1) == input[i], ShapeError, "empirical_ntk: {} must be [n, {}], got {}", which,
+                  input.str(), X.shape());
   DESCENT_CHECK(is_floating(X.dtype()), InputError, "empirical_ntk: {} must be float32 or float64, got {}", which,
                 dtype_name(X.dtype()));
 }
 
-Tensor compute(nn::Model& model, const Tensor& X1, const Tensor* X2, const EmpiricalNtkOptions& o) {
-  check_inputs(model, X1, "X1");
-  if (X2) check_inputs(model, *X2, "X2");
+// Whether dense layers hold all P parameters (the structured path applies).
+bool covers(const std::vector<DenseLayer>& dense, int64_t parameters) {
+  int64_t covered = 0;
+  for (const DenseLayer& d : dense) covered += d.num_parameters();
+  return !dense.empty() && covered == parameters;
+}
+
+int64_t chunk_size_for(const std::vector<DenseLayer>& dense, int64_t C, int64_t P, const EmpiricalNtkOptions& o) {
+  DESCENT_CHECK(o.chunk_size >= 0, InputError, "empirical_ntk: chunk_size must be >= 0 (0 = automatic), got {}",
+                o.chunk_size);
+  if (o.chunk_size > 0) return o.chunk_size;
+  const double elem = static_cast<double>(dtype_size(o.dtype));
+  const int64_t m = o.outputs == NtkOutputs::full ? C : 1;
+  double per_example = 0;  // numbers held per example of a chunk
+  if (covers(dense, P) && o.method != NtkMethod::generic) {
+    for (const DenseLayer& d : dense)
+      // A_l, D_l and the C signals it is assembled from, and the forward/backward values of
+      // the graph (about 3 per unit).
+      per_example += static_cast<double>(d.in + (2 * C + 3) * d.out);
+  } else {
+    per_example = static_cast<double>(C) * static_cast<double>(P);
+  }
+  const double budget = static_cast<double>(o.memory_budget);
+  const double by_features = budget / (2.0 * per_example * elem);
+  // The [b·m, b·m] block and its two GEMM temporaries also fit the budget.
+  const double by_block = std::sqrt(budget / (3.0 * elem)) / m;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::min(by_features, by_block)));
+}
+
+Tensor compute(OutputMap& map, const Tensor& theta_in, const Tensor& X1, const Tensor* X2,
+               const EmpiricalNtkOptions& o) {
+  check_inputs(map, X1, "X1");
+  if (X2) check_inputs(map, *X2, "X2");
   DESCENT_CHECK(is_floating(o.dtype), InputError, "empirical_ntk: dtype must be float32 or float64, got {}",
                 dtype_name(o.dtype));
-  const bool structured = use_structure(model, o.method);
-  const ParameterVars params = parameter_vars(model, o.dtype, !structured);
-  const int64_t C = output_count(model), m = o.outputs == NtkOutputs::full ? C : 1;
-  const int64_t chunk = empirical_ntk_chunk_size(model, o);
+  DESCENT_CHECK(theta_in.numel() == map.dimension(), ShapeError, "empirical_ntk: θ has {} values, the model {}",
+                theta_in.numel(), map.dimension());
+  const bool structured = use_structure(map, o.method);
+  // θ in the compute dtype (float64 on a float32 model converts it; the model is unchanged).
+  const Tensor theta = theta_in.dtype() == o.dtype ? theta_in : theta_in.astype(o.dtype);
+  const int64_t C = map.num_outputs(), m = o.outputs == NtkOutputs::full ? C : 1;
+  const int64_t chunk = empirical_ntk_chunk_size(map, o);
   const Tensor& Y = X2 ? *X2 : X1;
   const int64_t n1 = X1.dim(0), n2 = Y.dim(0);
   Tensor result = Tensor::zeros({n1 * m, n2 * m}, o.dtype);
@@ -214,8 +192,8 @@ Tensor compute(nn::Model& model, const Tensor& X1, const Tensor* X2, const Empir
     f.start = start;
     f.rows = std::min(chunk, X.dim(0) - start);
     const Tensor x = chunk_inputs(X, start, start + f.rows, o.dtype);
-    if (structured) f.layers = structured_features(model, params, x);
-    else f.jacobian = jacobian_rows(model, params, x);
+    if (structured) f.layers = structured_features(map, theta, x);
+    else f.jacobian = map.jacobian(theta, x);
     return f;
   };
   for (int64_t i0 = 0; i0 < n1; i0 += chunk) {
@@ -235,45 +213,34 @@ Tensor compute(nn::Model& model, const Tensor& X1, const Tensor* X2, const Empir
 }  // namespace
 
 bool has_linear_structure(const nn::Model& model) {
-  bool any_linear = false;
-  for (const auto& layer : model.layers()) {
-    const nn::Layer* p = layer.get();
-    if (dynamic_cast<const nn::Linear*>(p)) any_linear = true;
-    else if (!dynamic_cast<const nn::ActivationLayer*>(p) && !dynamic_cast<const nn::Flatten*>(p) &&
-             !dynamic_cast<const nn::Dropout*>(p))
-      return false;
-  }
-  return any_linear;
+  return covers(nn::dense_layers(model), model.num_parameters());
 }
 
 int64_t empirical_ntk_chunk_size(const nn::Model& model, const EmpiricalNtkOptions& o) {
-  DESCENT_CHECK(o.chunk_size >= 0, InputError, "empirical_ntk: chunk_size must be >= 0 (0 = automatic), got {}",
-                o.chunk_size);
-  if (o.chunk_size > 0) return o.chunk_size;
-  const double elem = static_cast<double>(dtype_size(o.dtype));
-  const int64_t C = output_count(model), m = o.outputs == NtkOutputs::full ? C : 1;
-  double per_example = 0;  // numbers held per example of a chunk
-  if (has_linear_structure(model) && o.method != NtkMethod::generic) {
-    for (const auto& layer : model.layers())
-      if (const auto* linear = dynamic_cast<const nn::Linear*>(layer.get()))
-        // A_l, D_l, and the forward/backward values of the graph (about 3 per unit).
-        per_example += linear->in_features() + (C + 3) * linear->out_features();
-  } else {
-    per_example = static_cast<double>(C) * model.num_parameters();
-  }
-  const double budget = static_cast<double>(o.memory_budget);
-  const double by_features = budget / (2.0 * per_example * elem);
-  // The [b·m, b·m] block and its two GEMM temporaries also fit the budget.
-  const double by_block = std::sqrt(budget / (3.0 * elem)) / m;
-  return std::max<int64_t>(1, static_cast<int64_t>(std::min(by_features, by_block)));
+  return chunk_size_for(nn::dense_layers(model), model.output_shape().numel(), model.num_parameters(), o);
+}
+
+int64_t empirical_ntk_chunk_size(const OutputMap& map, const EmpiricalNtkOptions& o) {
+  return chunk_size_for(map.dense_layers(), map.num_outputs(), map.dimension(), o);
+}
+
+Tensor empirical_ntk(OutputMap& map, const Tensor& theta, const Tensor& X1, const Tensor& X2,
+                     const EmpiricalNtkOptions& options) {
+  return compute(map, theta, X1, &X2, options);
+}
+
+Tensor empirical_ntk(OutputMap& map, const Tensor& theta, const Tensor& X, const EmpiricalNtkOptions& options) {
+  return compute(map, theta, X, nullptr, options);
 }
 
 Tensor empirical_ntk(nn::Model& model, const Tensor& X1, const Tensor& X2, const EmpiricalNtkOptions& options) {
-  return compute(model, X1, &X2, options);
+  nn::ModelOutputMap map(model);
+  return compute(map, model.parameters(), X1, &X2, options);
 }
 
 Tensor empirical_ntk(nn::Model& model, const Tensor& X, const EmpiricalNtkOptions& options) {
-  return compute(model, X, nullptr, options);
+  nn::ModelOutputMap map(model);
+  return compute(map, model.parameters(), X, nullptr, options);
 }
 
 }  // namespace descent::probe

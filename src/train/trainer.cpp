@@ -14,6 +14,7 @@
 
 #include "descent/core/error.hpp"
 #include "descent/core/file_io.hpp"
+#include "descent/core/json_numbers.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/plot.hpp"
 #include "descent/core/safetensors.hpp"
@@ -35,6 +36,7 @@ std::atomic<int> g_interrupt{0};
 extern "C" void on_interrupt(int signal) { g_interrupt.store(signal); }
 
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+constexpr const char* kDivergedFile = "diverged.json";
 
 struct Data {
   data::Dataset train, test;
@@ -157,6 +159,7 @@ class Run {
   void show_progress(int64_t steps_per_epoch, bool force);
   void take_probe(const optim::Schedule& schedule);
   void write_probes() const;
+  [[noreturn]] void diverged(const std::string& what, double last_finite_loss);
 
   TrainConfig c_;
   std::string dir_;
@@ -185,7 +188,7 @@ void Run::save_checkpoint() {
       Tensor::from_vector(std::vector<double>{rs.cached_normal, rs.has_cached_normal ? 1.0 : 0.0}, {2});
   if (probes_ && probes_->warm_start().defined()) tensors["probe.warm_start"] = probes_->warm_start();
   save_safetensors((fs::path(dir_) / kCheckpointFile).string(), tensors,
-                   {{"descent.progress", json(p_).dump()}, {"descent.config", to_json(c_).dump()}});
+                   {{"descent.progress", encode_non_finite(json(p_)).dump()}, {"descent.config", to_json(c_).dump()}});
 }
 
 void Run::load_checkpoint() {
@@ -217,9 +220,11 @@ void Run::load_checkpoint() {
   auto it = contents.metadata.find("descent.progress");
   DESCENT_CHECK(it != contents.metadata.end(), InputError, "checkpoint '{}': no training progress recorded", path);
   try {
-    p_ = json::parse(it->second).get<Progress>();
+    p_ = decode_non_finite(json::parse(it->second)).get<Progress>();
   } catch (const json::exception& e) {
-    fail<InputError>("checkpoint '{}': unreadable progress record ({})", path, e.what());
+    fail<InputError>("checkpoint '{}': its progress record is unreadable ({}); the file is damaged or from another "
+                     "version: start the run again",
+                     path, e.id == 101 ? "not JSON" : "a field has the wrong type");
   }
 }
 
@@ -231,7 +236,7 @@ void Run::write_metrics() const {
     csv += fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4f},{:.1f}\n", m.epoch, m.steps, m.train_loss,
                        m.train_accuracy, m.test_loss, m.test_accuracy, m.learning_rate, m.seconds,
                        m.examples_per_second);
-    jsonl += to_json(m).dump() + "\n";
+    jsonl += encode_non_finite(to_json(m)).dump() + "\n";
   }
   write_file_atomically((fs::path(dir_) / "metrics.csv").string(), csv);
   write_file_atomically((fs::path(dir_) / "metrics.jsonl").string(), jsonl);
@@ -268,9 +273,29 @@ void Run::take_probe(const optim::Schedule& schedule) {
 void Run::write_probes() const {
   if (!probes_) return;
   std::string jsonl;
-  for (const auto& r : p_.probes) jsonl += to_json(r).dump() + "\n";
+  for (const auto& r : p_.probes) jsonl += encode_non_finite(to_json(r)).dump() + "\n";
   write_file_atomically((fs::path(dir_) / "probes.csv").string(), probes_csv(p_.probes, probes_->selection()));
   write_file_atomically((fs::path(dir_) / "probes.jsonl").string(), jsonl);
+}
+
+// A non-finite loss or θ ends the run (exit 1). The last checkpoint, from before, is kept;
+// diverged.json records where and why, so that `--resume` says so instead of repeating the
+// same steps into the same divergence.
+void Run::diverged(const std::string& what, double last_finite_loss) {
+  const int64_t step = p_.global_step + 1;
+  write_file_atomically((fs::path(dir_) / kDivergedFile).string(),
+                        encode_non_finite(json{{"step", step},
+                                               {"epoch", p_.epoch + 1},
+                                               {"what", what},
+                                               {"last_finite_loss", last_finite_loss},
+                                               {"learning_rate", c_.learning_rate}})
+                                .dump(2) +
+                            "\n");
+  if (terminal_) fmt::print(stderr, "\n");
+  fail<NonFiniteError>(
+      "train: {} at step {} (epoch {}, batch {}); the last finite loss was {:.6g}. Lower the learning rate (now {}) "
+      "or clip gradients (--clip-norm), and start the run again",
+      what, step, p_.epoch + 1, p_.step + 1, last_finite_loss, c_.learning_rate);
 }
 
 void Run::show_progress(int64_t steps_per_epoch, bool force) {
@@ -327,17 +352,14 @@ TrainResult Run::execute(bool resume) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto indices = sampler.batch({p_.epoch, p_.step});
     const double loss = train_objective.batch_value_and_gradient(theta, indices, gradient);
-    if (!std::isfinite(loss))
-      fail<NonFiniteError>(
-          "train: the loss became {} at step {} (epoch {}, batch {}); the last finite loss was {:.6g}. Lower the "
-          "learning rate (now {}) or clip gradients (--clip-norm).",
-          loss, p_.global_step + 1, p_.epoch + 1, p_.step + 1, last_finite_loss, c_.learning_rate);
+    if (!std::isfinite(loss)) diverged(fmt::format("the loss became {}", loss), last_finite_loss);
     last_finite_loss = loss;
     // Before the step: a link may evaluate the batch elsewhere (SAM) and replace the outputs.
     p_.correct += nn::count_correct(train_objective.last_outputs(), train_objective.last_targets());
     const optim::StepContext context{
         loss, [&](const Tensor& at, Tensor& g) { return train_objective.batch_value_and_gradient(at, indices, g); }};
     optimizer_->step(theta, gradient, state_, context);
+    if (!all_finite(theta)) diverged("the parameters became non-finite after the update", last_finite_loss);
     p_.loss_sum += loss;
     p_.seen += static_cast<int64_t>(indices.size());
     ++p_.step;
@@ -429,6 +451,7 @@ TrainResult run_training(const TrainConfig& config, const OutputOptions& output)
   check_output_folder(c.out, "train: --out", output.overwrite,
                       "choose another --out, or pass --overwrite to write into it");
   fs::create_directories(c.out);
+  fs::remove(fs::path(c.out) / kDivergedFile);  // a run started again with --overwrite
   write_file_atomically((fs::path(c.out) / "config.json").string(), to_json(c).dump(2) + "\n");
   Run run(c, c.out, output.quiet);
   return run.execute(false);
@@ -438,6 +461,16 @@ TrainResult resume_training(const std::string& run_dir, const OutputOptions& out
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   DESCENT_CHECK(fs::exists(config_path), InputError, "train --resume: '{}' has no config.json; is it a run folder?",
                 run_dir);
+  if (const fs::path diverged = fs::path(run_dir) / kDivergedFile; fs::exists(diverged)) {
+    json record = json::object();
+    try {
+      record = decode_non_finite(json::parse(read_file_bytes(diverged.string(), "diverged.json")));
+    } catch (const json::exception&) {
+    }
+    fail<InputError>("train --resume: the run in '{}' diverged ({} at step {}); resuming would repeat the same steps. "
+                     "Start it again with a lower --learning-rate or --clip-norm (--overwrite to reuse the folder)",
+                     run_dir, record.value("what", std::string("a non-finite loss")), record.value("step", int64_t{0}));
+  }
   DESCENT_CHECK(fs::exists(fs::path(run_dir) / kCheckpointFile), InputError,
                 "train --resume: '{}' has no checkpoint yet; start the run again instead", run_dir);
   TrainConfig c = load_config(config_path);

@@ -21,6 +21,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "descent/core/safetensors.hpp"
 #include "descent/core/tensor.hpp"
 #include "descent/data/readers.hpp"
 
@@ -277,6 +278,13 @@ const std::vector<Case>& cases() {
       {"optimize --function sphere --out ''", 2, {"--out", "empty"}},
       {"optimize --command ./fail.sh --bounds 0:1 --budget 3 --method random", 1, {"all 3 evaluations failed"}},
       {"optimize --command ./nan.sh --bounds 0:1 --budget 3 --method random", 1, {"all 3 evaluations failed"}},
+      {"optimize --function sphere --resume", 2, {"--resume", "does not apply", "--out"}},
+      {"optimize --function sphere --out missing.csv --resume", 2, {"missing.csv", "cannot open"}},
+      {"optimize --function sphere --out user.txt --resume", 2, {"user.txt", "header"}},
+      {"optimize --function sphere --out user.txt --resume --overwrite", 2, {"--overwrite", "does not apply"}},
+      {"optimize --function sphere --method bo --batch-size 0", 2, {"--batch-size", "at least 1"}},
+      {"optimize --function sphere --method bo --acquisition xyz", 2, {"xyz"}},
+      {"optimize --function sphere --dim 0", 2, {"dim"}},
       // ---- experiment ----
       {"experiment run nope --out e1", 2, {"unknown experiment 'nope'"}},
       {"experiment run ntk_concentraton --out e1", 2, {"did you mean", "ntk_concentration"}},
@@ -402,6 +410,64 @@ TEST_F(CliContract, OverwriteReplacesOnlyWhenAsked) {
   const std::string model = slurp(scratch / "mine" / "model.safetensors");
   EXPECT_EQ(descent(train, scratch).status, 2);
   EXPECT_EQ(slurp(scratch / "mine" / "model.safetensors"), model);
+  fs::remove_all(scratch);
+}
+
+TEST_F(CliContract, NonFiniteWeightsGiveANonFiniteLossAndExitOne) {
+  // The defect: relu mapped NaN to 0, so `eval` of a model with Inf weights reported a finite loss.
+  const fs::path copy = dir / "run-inf";
+  fs::copy(dir / "run", copy, fs::copy_options::recursive);
+  auto contents = descent::load_safetensors((copy / "model.safetensors").string());
+  descent::Tensor& w = contents.tensors.begin()->second;
+  w.set(0, INFINITY);
+  w.set(1, -INFINITY);
+  contents.metadata.erase("descent.data_crc32");  // save_safetensors writes the new checksum
+  descent::save_safetensors((copy / "model.safetensors").string(), contents.tensors, contents.metadata);
+  const CliRun r = descent("eval run-inf", dir);
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("non-finite"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("nan"), std::string::npos) << r.out;
+  fs::remove_all(copy);
+}
+
+TEST_F(CliContract, OptimizeKeepsToItsBudgetLogsAsItGoesAndResumes) {
+  const fs::path scratch = dir / "optimize";
+  fs::create_directories(scratch);
+  // An external objective that counts its own runs.
+  write_text(scratch / "f.sh", "#!/bin/sh\necho x >> calls.txt\nread a b\nawk -v a=\"$a\" -v b=\"$b\" 'BEGIN { printf \"%.17g\\n\", a * a + b * b }'\n");
+  fs::permissions(scratch / "f.sh", fs::perms::owner_all);
+  auto calls = [&] {
+    const std::string s = slurp(scratch / "calls.txt");
+    return std::count(s.begin(), s.end(), '\n');
+  };
+  for (const std::string method : {"cem", "ga", "cmaes"}) {
+    SCOPED_TRACE(method);
+    fs::remove(scratch / "calls.txt");
+    fs::remove(scratch / "e.csv");
+    const CliRun r = descent(fmt::format("optimize --command ./f.sh --bounds -1:1,-1:1 --method {} --budget 3 "
+                                         "--out e.csv --json",
+                                         method),
+                             scratch);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(calls(), 3);  // was 100 (cem), 50 (ga), 6 (cmaes)
+    EXPECT_EQ(nlohmann::json::parse(r.out).at("evaluations").get<int>(), 3);
+    const std::string csv = slurp(scratch / "e.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;  // header and three rows
+  }
+  // Resume: 5 more evaluations on top of the 3 logged, the same study as 8 at once.
+  fs::remove(scratch / "calls.txt");
+  ASSERT_EQ(descent("optimize --command ./f.sh --bounds -1:1,-1:1 --method cmaes --budget 8 --out e.csv --resume "
+                    "--quiet",
+                    scratch)
+                .status,
+            0);
+  EXPECT_EQ(calls(), 5);
+  const std::string resumed = slurp(scratch / "e.csv");
+  ASSERT_EQ(descent("optimize --command ./f.sh --bounds -1:1,-1:1 --method cmaes --budget 8 --out all.csv --quiet",
+                    scratch)
+                .status,
+            0);
+  EXPECT_EQ(slurp(scratch / "all.csv"), resumed);
   fs::remove_all(scratch);
 }
 

@@ -10,6 +10,7 @@
 #include "descent/autodiff/autodiff.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "descent/core/thread_pool.hpp"
 #include "descent/nn/dense_chain_gradient.hpp"
 #include "descent/nn/losses.hpp"
 #include "descent/nn/model.hpp"
@@ -172,4 +173,30 @@ TEST(DenseChainGradient, RefusesOtherModelsAndBadLabels) {
   bad.set(1, 2.0);
   EXPECT_THROW(fused.value_and_gradient(m.parameters(), Tensor::zeros({2, 3}, DType::f64), bad, 1.0, g, false),
                InputError);
+}
+
+TEST(DenseChainGradient, BitwiseReproduciblePerThreadCountAndCloseAcrossCounts) {
+  // The 784-256-256-10 batch-128 step's products go to the BLAS's threads when there are two:
+  // the same gradient bit for bit on every call with a given count, and within float rounding
+  // of the one-thread gradient.
+  Rng rng(8);
+  const Tensor x = rng.normal_tensor({128, 784}, DType::f32);
+  const Tensor y = labels(128, 10);
+  Model m = mlp(784, 10, MlpOptions{.hidden = {256, 256}}, DType::f32);
+  m.initialize(0);
+  DenseChainGradient fused(m, Loss::softmax_cross_entropy);
+  const int before = blas_threads();
+  auto gradient = [&](int threads) {
+    set_blas_threads(threads);
+    Tensor g = Tensor::empty({m.num_parameters()}, DType::f32);
+    fused.value_and_gradient(m.parameters(), x, y, 1.0 / 128, g, false);
+    return g;
+  };
+  const Tensor one = gradient(1), one_again = gradient(1), two = gradient(2), two_again = gradient(2);
+  set_blas_threads(before);
+  EXPECT_EQ(max_relative_difference(one, one_again, 1e-30), 0.0);
+  EXPECT_EQ(max_relative_difference(two, two_again, 1e-30), 0.0);
+  Tensor difference = one.clone();
+  axpy(difference, -1.0, two);
+  EXPECT_LE(norm(difference) / norm(one), 1e-5);
 }

@@ -10,7 +10,9 @@
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "descent/nn/layers.hpp"
 #include "descent/nn/objective.hpp"
+#include "descent/nn/output_map.hpp"
 #include "descent/probe/curvature.hpp"
 #include "descent/probe/curvature_matrices.hpp"
 #include "descent/probe/gradient_noise.hpp"
@@ -210,3 +212,38 @@ TEST(CurvatureMatrices, LayerBlocksTileTheParametersAndRestrictOperatorsToDenseS
 }
 
 }  // namespace
+
+TEST(CurvatureMatrices, GaussNewtonOfACnnThroughItsOutputMapEqualsDenseJtHJ) {
+  // A convolutional model, seen only through core's OutputMap: G v streamed over a subset in
+  // chunks against (1/n) Σ_i J_iᵀ (diag(p_i) − p_i p_iᵀ) J_i with J from autodiff::jacobian.
+  std::vector<nn::LayerPtr> layers;
+  layers.push_back(std::make_unique<nn::Conv2d>(2, 3, nn::Conv2d::Options{.padding = 1}));
+  layers.push_back(std::make_unique<nn::ActivationLayer>(nn::Activation::tanh));
+  layers.push_back(std::make_unique<nn::Pool2d>(nn::Pool2d::Kind::max, 2));
+  layers.push_back(std::make_unique<nn::Flatten>());
+  layers.push_back(std::make_unique<nn::Linear>(kClasses));
+  nn::Model model(Shape{1, 4, 4}, std::move(layers), DType::f64);
+  model.initialize(12);
+  Rng rng(13);
+  const Tensor x = rng.normal_tensor({9, 1, 4, 4}, DType::f64);
+  Tensor y = Tensor::empty({9}, DType::i64);
+  for (int64_t i = 0; i < 9; ++i) y.set(i, double(rng.below(kClasses)));
+  const std::vector<int64_t> subset{8, 0, 3, 5, 2};
+  Tensor xs = Tensor::empty({5, 1, 4, 4}, DType::f64);
+  gather_rows(x, subset, xs);
+  nn::ModelOutputMap map(model, nn::Loss::softmax_cross_entropy);
+  GaussNewtonOperator g = gauss_newton_operator(map, x, y, model.parameters(), subset, 2);
+  const Eigen::MatrixXd expected = dense_cross_entropy_gauss_newton(model, xs);
+  const Eigen::MatrixXd dense = to_eigen(dense_matrix(g));
+  EXPECT_LT(max_abs(dense - expected), 1e-10 * max_abs(expected));
+  // The ModelObjective overload is the same operator.
+  nn::ModelObjective f(model, nn::Loss::softmax_cross_entropy, x, y);
+  GaussNewtonOperator g2 = gauss_newton_operator(f, model.parameters(), subset, 3);
+  EXPECT_LT(max_abs(to_eigen(dense_matrix(g2)) - expected), 1e-10 * max_abs(expected));
+  // Blocks come from the layout alone: the conv layer and the linear layer.
+  const std::vector<ParameterBlock> blocks = layer_blocks(model.layout());
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[1].end, model.num_parameters());
+  EXPECT_EQ(find_block(model.layout(), "4").begin, blocks[1].begin);
+  EXPECT_THROW(find_block(model.layout(), "1"), InputError);
+}

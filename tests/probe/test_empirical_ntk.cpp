@@ -10,6 +10,7 @@
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
 #include "descent/core/rng.hpp"
+#include "descent/nn/output_map.hpp"
 #include "descent/probe/empirical_ntk.hpp"
 #include "descent/probe/kernels.hpp"
 
@@ -174,4 +175,35 @@ TEST(EmpiricalNtk, ChunkSizeFollowsTheBudgetAndBadInputsAreRefused) {
   EXPECT_GE(generic, 1);
   EXPECT_THROW(empirical_ntk(m, Tensor::zeros({3, 5})), ShapeError);
   EXPECT_THROW(empirical_ntk(m, Tensor::zeros({3, 784}), {.chunk_size = -1}), InputError);
+}
+
+TEST(EmpiricalNtk, AnyOutputMapAtAnyThetaIsJacobianTimesJacobianTranspose) {
+  // The OutputMap overload at a θ that is not the model's: a CNN (generic path) and an MLP
+  // (structured path), each against J Jᵀ by finite differences at that θ.
+  for (bool cnn : {true, false}) {
+    std::vector<nn::LayerPtr> layers;
+    if (cnn) {
+      layers.push_back(std::make_unique<nn::Conv2d>(2, 3, nn::Conv2d::Options{.padding = 1}));
+      layers.push_back(std::make_unique<nn::ActivationLayer>(nn::Activation::tanh));
+      layers.push_back(std::make_unique<nn::Flatten>());
+    } else {
+      layers.push_back(std::make_unique<nn::Flatten>());
+      layers.push_back(std::make_unique<nn::Linear>(5));
+      layers.push_back(std::make_unique<nn::ActivationLayer>(nn::Activation::tanh));
+    }
+    layers.push_back(std::make_unique<nn::Linear>(2));
+    nn::Model m(Shape{1, 4, 4}, std::move(layers), DType::f64);
+    m.initialize(4);
+    nn::ModelOutputMap map(m);
+    EXPECT_EQ(map.dense_layers_cover_parameters(), !cnn);
+    Rng rng(7);
+    const Tensor theta = add(m.parameters(), rng.normal_tensor({m.num_parameters()}, DType::f64, 0.0, 0.1));
+    const Tensor X = rng.normal_tensor({3, 1, 4, 4}, DType::f64);
+    const Tensor K = empirical_ntk(map, theta, X, {.outputs = NtkOutputs::full, .dtype = DType::f64});
+    Tensor& own = m.parameters();
+    own = theta.clone();  // the finite-difference reference reads the model's own θ
+    const Tensor J = finite_difference_jacobian(m, X);
+    const Tensor expected = matmul(J, J, false, true);
+    EXPECT_LT(max_abs_difference(K, expected), 1e-6 * max_abs(expected)) << (cnn ? "CNN" : "MLP");
+  }
 }

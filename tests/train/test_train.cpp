@@ -114,6 +114,14 @@ TEST(Training, NonFiniteLossStopsWithTheStep) {
     EXPECT_NE(std::string(e.what()).find("at step"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("last finite loss"), std::string::npos) << e.what();
   }
+  // The folder says it diverged: --resume refuses with that, instead of repeating the same steps.
+  ASSERT_TRUE(fs::exists(fs::path(c.out) / "diverged.json"));
+  try {
+    resume_training(c.out);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
   fs::remove_all(c.out);
 }
 

@@ -35,6 +35,15 @@ struct MinimizeOptions {
   bool keep_history = true;     // record every Evaluation in the result
   // Called after each tell with the evaluations of that batch; return false to stop.
   std::function<bool(const std::vector<Evaluation>&)> on_batch;
+  // Called with each new evaluation as soon as it is recorded, numbered from 1 in order, with
+  // the best value so far: e.g. to append it to a log that survives a crash. Without a pool
+  // the points of a batch are evaluated one by one, so each is reported as it finishes.
+  std::function<void(int64_t number, const Evaluation&, double best)> on_evaluation;
+  // The evaluations of an earlier, interrupted run of the same study (same method, seed and
+  // bounds), in order: they are taken instead of calling f, after checking that the method
+  // asks for exactly the logged points (InputError otherwise), so the study continues where
+  // it stopped. on_evaluation is not called for them.
+  std::vector<Evaluation> replay;
 };
 
 struct MinimizeResult {
@@ -48,6 +57,8 @@ struct MinimizeResult {
   std::vector<Evaluation> history;  // every evaluation, when keep_history
 };
 
+// Never evaluates past max_evaluations: when the budget ends inside a batch, only the points
+// the budget allows are evaluated (the method is then not told, since the study ends).
 MinimizeResult minimize(AskTell& method, const Function& f, const MinimizeOptions& options = {});
 
 }  // namespace descent::blackbox

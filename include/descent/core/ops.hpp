@@ -48,7 +48,9 @@ Tensor equal(const Tensor& a, const Tensor& b);
 Tensor greater(const Tensor& a, double c);
 Tensor less(const Tensor& a, double c);
 Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_not(const Tensor& a);
+Tensor isnan(const Tensor& a);  // bool mask of the NaN entries of a floating tensor
 
 // mask ? a : b, broadcasting all three.
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
@@ -61,7 +63,7 @@ Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
-Tensor argmax(const Tensor& x, int axis);  // int64, axis removed
+Tensor argmax(const Tensor& x, int axis);  // int64, axis removed; a NaN counts as the maximum (as torch)
 Tensor logsumexp(const Tensor& x, int axis, bool keepdims = false);
 Tensor softmax(const Tensor& x, int axis);
 Tensor log_softmax(const Tensor& x, int axis);

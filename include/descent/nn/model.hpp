@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "descent/core/parameter_layout.hpp"
 #include "descent/nn/layer.hpp"
 #include "descent/nn/layers.hpp"
 
@@ -35,6 +36,9 @@ class Model {
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
   const std::vector<ParameterInfo>& parameters_info() const { return info_; }
+  // The same blocks as a core ParameterLayout (one group per layer with parameters, named by
+  // the layer's index): what model-agnostic code (probes, K-FAC, masks) reads.
+  const ParameterLayout& layout() const { return layout_; }
   const std::vector<LayerPtr>& layers() const { return layers_; }
   std::string describe() const;
 
@@ -65,6 +69,7 @@ class Model {
   DType dtype_;
   std::vector<ParameterSpec> specs_;
   std::vector<ParameterInfo> info_;
+  ParameterLayout layout_;
   std::vector<size_t> first_param_of_layer_;  // index into info_, size layers + 1
   int64_t num_parameters_ = 0;
   Tensor theta_;

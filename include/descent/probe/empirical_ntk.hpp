@@ -4,15 +4,17 @@
 // for C outputs either as full per-class blocks Θ_{cc'}(x, x') or as their trace
 // Σ_c Θ_cc(x, x') (neural-tangents' trace_axes=(-1,)). The n×P Jacobian is never held.
 //
-// Two paths, the same kernel:
-//   structured — models made of Linear layers, activations, Flatten and Dropout (the MLPs
-//     of nn::mlp). For a Linear layer y = s_w a Wᵀ + s_b b with input a and back-propagated
-//     signal δ^c = ∂f_c/∂y, ∂f_c/∂W = s_w δ^cᵀ a and ∂f_c/∂b = s_b δ^c, so
+// Any model that provides core's OutputMap (core/output_map.hpp) works; the nn::Model overloads
+// go through nn::ModelOutputMap. Two paths, the same kernel:
+//   structured — models whose dense (Linear) layers hold every parameter, with any
+//     parameter-free layers between them (the MLPs of nn::mlp), through
+//     OutputMap::dense_activity. For a Linear layer y = s_w a Wᵀ + s_b b with input a and
+//     back-propagated signal δ^c = ∂f_c/∂y, ∂f_c/∂W = s_w δ^cᵀ a and ∂f_c/∂b = s_b δ^c, so
 //       Θ_{cc'}(x_i, x_j) = Σ_layers (s_w² a_i·a_j + s_b²) (δ_i^c·δ_j^{c'}):
 //     GEMMs of size n×n×width (A Aᵀ, and D Dᵀ with D the δ's of every class side by side),
 //     never n×P. The δ^c of a chunk come from one backward pass per output.
-//   generic — any model: per-example Jacobian rows by reverse mode (one sweep per output
-//     and example), accumulated as J_I J_Jᵀ chunk by chunk.
+//   generic — any model: per-example Jacobian rows (OutputMap::jacobian: reverse mode, one
+//     sweep per output and example), accumulated as J_I J_Jᵀ chunk by chunk.
 //
 // Memory: the result ([n1, n2], or [n1, C, n2, C] for full blocks — row-major, so it is
 // the [n1·C, n2·C] Gram of vec(Y) for Y [n, C]) plus two chunks' work: per example
@@ -23,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "descent/core/output_map.hpp"
 #include "descent/core/tensor.hpp"
 #include "descent/nn/model.hpp"
 
@@ -51,9 +54,15 @@ struct EmpiricalNtkOptions {
   size_t memory_budget = size_t{256} << 20;
 };
 
-// Whether the structured path applies: a sequence of Linear, activation, Flatten and
-// Dropout layers (evaluated in evaluation mode, so Dropout is the identity).
+// Whether the structured path applies: every parameter is in a Linear layer (activations,
+// Flatten, pooling and Dropout — the identity in evaluation mode — may sit between them).
 bool has_linear_structure(const nn::Model& model);
+
+// Θ(X1, X2) of any model at θ ([P]; converted to options.dtype): X1 [n1, input_shape...],
+// X2 [n2, input_shape...].
+Tensor empirical_ntk(OutputMap& map, const Tensor& theta, const Tensor& X1, const Tensor& X2,
+                     const EmpiricalNtkOptions& options = {});
+Tensor empirical_ntk(OutputMap& map, const Tensor& theta, const Tensor& X, const EmpiricalNtkOptions& options = {});
 
 // Θ(X1, X2) at the model's θ: X1 [n1, input_shape...], X2 [n2, input_shape...].
 Tensor empirical_ntk(nn::Model& model, const Tensor& X1, const Tensor& X2, const EmpiricalNtkOptions& options = {});
@@ -62,5 +71,6 @@ Tensor empirical_ntk(nn::Model& model, const Tensor& X, const EmpiricalNtkOption
 
 // The examples per chunk the options give for this model (what the functions above use).
 int64_t empirical_ntk_chunk_size(const nn::Model& model, const EmpiricalNtkOptions& options);
+int64_t empirical_ntk_chunk_size(const OutputMap& map, const EmpiricalNtkOptions& options);
 
 }  // namespace descent::probe

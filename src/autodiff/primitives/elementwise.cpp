@@ -89,7 +89,7 @@ struct SigmoidNode final : Node {
   }
 };
 
-// d relu(x) = 1[x > 0] dx
+// d relu(x) = 1[x > 0] dx; at x = NaN the gradient passes on, as in PyTorch (relu(NaN) = NaN)
 struct ReluNode final : Node {
   const char* name() const override { return "relu"; }
   VarList vjp(const Var& g, const std::vector<bool>&) override { return {relu_select(input(0), g)}; }
@@ -266,13 +266,14 @@ Var where(const Tensor& mask, const Var& a, const Var& b) {
   Tensor out = where(mask, a.value(), b.value());
   return make_node<SelectNode>(std::move(out), {a, b}, mask, "where");
 }
+// The NaN operand is selected (its value and its gradient), as in torch.maximum.
 Var maximum(const Var& a, const Var& b) {
-  Tensor mask = greater_equal(a.value(), b.value());
+  Tensor mask = logical_or(greater_equal(a.value(), b.value()), isnan(a.value()));
   Tensor out = where(mask, a.value(), b.value());
   return make_node<SelectNode>(std::move(out), {a, b}, std::move(mask), "maximum");
 }
 Var minimum(const Var& a, const Var& b) {
-  Tensor mask = less_equal(a.value(), b.value());
+  Tensor mask = logical_or(less_equal(a.value(), b.value()), isnan(a.value()));
   Tensor out = where(mask, a.value(), b.value());
   return make_node<SelectNode>(std::move(out), {a, b}, std::move(mask), "minimum");
 }

@@ -16,9 +16,10 @@
 #include "descent/nn/objective.hpp"
 #include "descent/optim/minimize.hpp"
 #include "descent/optim/optimizers.hpp"
-#include "descent/train/kfac.hpp"
+#include "descent/nn/output_map.hpp"
+#include "descent/optim/kfac.hpp"
 
-namespace descent::train {
+namespace descent::optim {
 namespace {
 
 using Eigen::MatrixXd;
@@ -86,7 +87,7 @@ TEST(Kfac, FactorsMatchBruteForce) {
   Tiny t = tiny(3);
   KfacOptions o;
   o.fisher = KfacFisher::empirical;
-  Kfac kfac(t.model, nn::Loss::softmax_cross_entropy, o);
+  Kfac kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o);
   ASSERT_EQ(kfac.num_layers(), 2u);
   std::vector<MatrixXd> a, g;
   Tensor gradient;
@@ -125,7 +126,7 @@ TEST(Kfac, KroneckerBlockIsTheFisherOfOneExample) {
   t.y = t.y.rows(2, 3).clone();
   KfacOptions o;
   o.fisher = KfacFisher::empirical;
-  Kfac kfac(t.model, nn::Loss::softmax_cross_entropy, o);
+  Kfac kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o);
   std::vector<MatrixXd> a, g;
   kfac.batch_factors(t.x, t.y, a, g);
   const VectorXd grad = per_example(t).row(0).transpose();
@@ -145,8 +146,9 @@ TEST(Kfac, PreconditionedGradientIsTheDenseKroneckerSolve) {
     o.fisher = fisher;
     o.damping = 0.03;
     o.seed = 2;
-    Kfac kfac(t.model, nn::Loss::softmax_cross_entropy, o);
-    Kfac probe(t.model, nn::Loss::softmax_cross_entropy, o);  // same seed: the same sampled targets
+    Kfac kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o);
+    // Same seed: the same sampled targets.
+    Kfac probe(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o);
     std::vector<MatrixXd> a, g;
     Tensor gradient;
     probe.batch_factors(t.x, t.y, a, g, &gradient);
@@ -177,7 +179,7 @@ TEST(Kfac, RunningAverageOfFactors) {
   KfacOptions o;
   o.fisher = KfacFisher::empirical;
   o.running_average = 0.8;
-  Kfac kfac(t.model, nn::Loss::softmax_cross_entropy, o);
+  Kfac kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o);
   const Tensor x1 = t.x.rows(0, 3).clone(), y1 = t.y.rows(0, 3).clone();
   const Tensor x2 = t.x.rows(3, 6).clone(), y2 = t.y.rows(3, 6).clone();
   std::vector<MatrixXd> a1, g1, a2, g2;
@@ -196,14 +198,15 @@ TEST(Kfac, RefusesWhatItCannotHandle) {
   Tiny t = tiny(1);
   KfacOptions o;
   o.damping = 0.0;
-  EXPECT_THROW(Kfac(t.model, nn::Loss::softmax_cross_entropy, o), InputError);
+  EXPECT_THROW(Kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o), InputError);
   o = {};
   o.running_average = 1.0;
-  EXPECT_THROW(Kfac(t.model, nn::Loss::softmax_cross_entropy, o), InputError);
-  EXPECT_THROW(Kfac(t.model, nn::Loss::hinge, {}), InputError);  // nothing to sample from
+  EXPECT_THROW(Kfac(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), o), InputError);
+  // Nothing to sample from.
+  EXPECT_THROW(Kfac(nn::output_map(t.model, nn::Loss::hinge), t.model.parameters(), {}), InputError);
   auto cnn = nn::small_cnn({1, 28, 28}, 10, {.channels1 = 2, .channels2 = 2, .hidden = 4});
-  EXPECT_THROW(Kfac(cnn, nn::Loss::softmax_cross_entropy, {}), InputError);
-  Kfac k(t.model, nn::Loss::softmax_cross_entropy, {});
+  EXPECT_THROW(Kfac(nn::output_map(cnn, nn::Loss::softmax_cross_entropy), cnn.parameters(), {}), InputError);
+  Kfac k(nn::output_map(t.model, nn::Loss::softmax_cross_entropy), t.model.parameters(), {});
   EXPECT_THROW(k.precondition(Tensor::zeros({t.model.num_parameters()}, DType::f64)), InputError);
   EXPECT_THROW(k.step(Tensor::zeros({2, 5}, DType::f64), t.y.rows(0, 2)), ShapeError);
 }
@@ -228,7 +231,7 @@ TEST(Kfac, TrainsFashionMnistFasterPerStepThanSgd) {
     o.momentum = 0.5;
     o.fisher = fisher;
     o.seed = 1;
-    Kfac kfac(m, nn::Loss::softmax_cross_entropy, o);
+    Kfac kfac(nn::output_map(m, nn::Loss::softmax_cross_entropy), m.parameters(), o);
     Rng rng(4);
     std::vector<int64_t> order;
     const auto t0 = std::chrono::steady_clock::now();
@@ -259,4 +262,4 @@ TEST(Kfac, TrainsFashionMnistFasterPerStepThanSgd) {
   EXPECT_LT(empirical, sgd.value);
 }
 
-}  // namespace descent::train
+}  // namespace descent::optim

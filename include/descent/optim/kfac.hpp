@@ -1,6 +1,6 @@
 #pragma once
-// K-FAC for MLPs (Martens & Grosse 2015, "Optimizing neural networks with Kronecker-factored
-// approximate curvature"; Murphy §6.4): the Fisher block of a Linear layer z = s_w W a + s_b b,
+// K-FAC for the dense layers of any model (Martens & Grosse 2015, "Optimizing neural networks
+// with Kronecker-factored approximate curvature"; Murphy §6.4): the Fisher block of a Linear layer z = s_w W a + s_b b,
 // with parameters W̄ = [W | b] ([out, in+1]) and augmented input ā = (s_w a, s_b), is
 // approximated by a Kronecker product of two small factors,
 //   A = E[ā āᵀ]  ([in+1, in+1], layer inputs)   and   G = E[δ δᵀ]  ([out, out], δ = ∂ℓ/∂z),
@@ -13,19 +13,22 @@
 // δ comes from targets sampled from the model's predictive distribution (the true Fisher;
 // softmax cross-entropy and squared error) or from the data's targets (empirical Fisher).
 //
-// K-FAC needs the layer structure, so it lives in train (which sees nn) rather than optim:
-// it reads each Linear layer's input and output from nn::Model::forward's layer_outputs.
+// K-FAC sees the model only through core's OutputMap (core/output_map.hpp): its dense layers
+// (where W̄ sits in θ, s_w, s_b), one forward pass giving each layer's input a, and the
+// backward passes of two output-space cotangents (∂ℓ/∂z with the data's targets and with
+// sampled ones) giving δ. Any model whose dense layers hold all its parameters qualifies
+// (nn's MLPs through nn::ModelOutputMap); optim needs nothing above core.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include "descent/core/output_map.hpp"
 #include "descent/core/rng.hpp"
-#include "descent/nn/losses.hpp"
-#include "descent/nn/model.hpp"
 
-namespace descent::train {
+namespace descent::optim {
 
 enum class KfacFisher { sampled, empirical };
 
@@ -41,13 +44,14 @@ struct KfacOptions {
 
 class Kfac {
  public:
-  // The model must be a chain of Linear layers each followed by at most one activation, on
-  // flat inputs (nn::mlp); the loss softmax_cross_entropy or mean_squared_error for the
-  // sampled Fisher (any loss for the empirical one). Options are checked here.
-  Kfac(nn::Model& model, nn::Loss loss, const KfacOptions& options = {});
+  // `map`'s dense layers must hold every parameter, on flat inputs (nn::mlp through
+  // nn::output_map(model, loss)); its loss must be able to sample targets for the sampled
+  // Fisher (softmax_cross_entropy, mean_squared_error; any loss for the empirical one).
+  // θ ([P], updated in place by step) must outlive the object. Options are checked here.
+  Kfac(std::shared_ptr<OutputMap> map, Tensor& theta, const KfacOptions& options = {});
 
   // One step on the batch (inputs [B, in], targets as the loss expects): updates the factors,
-  // the inverses when due, and model.parameters(). Returns the batch's mean loss before the step.
+  // the inverses when due, and θ. Returns the batch's mean loss before the step.
   double step(const Tensor& inputs, const Tensor& targets);
 
   // The factors' estimates from one batch at θ (no running average, no update): what step
@@ -68,18 +72,14 @@ class Kfac {
   double damping_split(size_t layer) const { return pi_[layer]; }
   int64_t steps() const { return steps_; }
 
-  // Where layer ℓ's W ([out, in], row-major) and b ([out]; −1 without bias) sit in θ.
-  struct LayerSlot {
-    size_t model_layer = 0;  // index into model.layers()
-    int64_t in = 0, out = 0;
-    int64_t weight_offset = 0, bias_offset = -1;
-    double weight_scale = 1.0, bias_scale = 0.0;  // s_w, s_b (0 without bias: ā's last entry)
-  };
+  // Where layer ℓ's W ([out, in], row-major) and b ([out]; −1 without bias) sit in θ, and
+  // s_w, s_b (s_b = 0 without bias: ā's last entry).
+  using LayerSlot = DenseLayer;
   const LayerSlot& slot(size_t layer) const { return layers_[layer]; }
 
  private:
-  nn::Model& model_;
-  nn::Loss loss_;
+  std::shared_ptr<OutputMap> map_;
+  Tensor* theta_;
   KfacOptions opt_;
   Rng rng_;
   std::vector<LayerSlot> layers_;
@@ -90,4 +90,4 @@ class Kfac {
   int64_t steps_ = 0;
 };
 
-}  // namespace descent::train
+}  // namespace descent::optim

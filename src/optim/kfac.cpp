@@ -1,16 +1,14 @@
-#include "descent/train/kfac.hpp"
+#include "descent/optim/kfac.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include <Eigen/Dense>
 
-#include "descent/autodiff/autodiff.hpp"
 #include "descent/core/error.hpp"
 #include "descent/core/ops.hpp"
-#include "descent/nn/layers.hpp"
 
-namespace descent::train {
+namespace descent::optim {
 
 namespace {
 
@@ -30,34 +28,11 @@ MatrixXd gram(const MatrixXd& x) {
   return m.selfadjointView<Eigen::Lower>();
 }
 
-// Targets drawn from the model's predictive distribution p(y | x, θ), for the true Fisher:
-// a class from softmax(logits), or f + N(0, I) for the Gaussian likelihood of ½‖f − y‖².
-Tensor sample_targets(nn::Loss loss, const Tensor& outputs, const Tensor& targets, Rng& rng) {
-  if (loss == nn::Loss::softmax_cross_entropy) {
-    const Tensor p = softmax(outputs.astype(DType::f64), 1);
-    const int64_t b = p.dim(0), k = p.dim(1);
-    Tensor labels = Tensor::empty({b}, DType::i64);
-    for (int64_t i = 0; i < b; ++i) {
-      const double u = rng.uniform();
-      double c = 0.0;
-      int64_t label = k - 1;
-      for (int64_t j = 0; j < k; ++j) {
-        c += p.data<double>()[i * k + j];
-        if (u < c) { label = j; break; }
-      }
-      labels.data<int64_t>()[i] = label;
-    }
-    return labels;
-  }
-  Tensor noisy = outputs.clone().reshape(targets.shape());
-  Tensor noise = rng.normal_tensor(noisy.shape(), noisy.dtype());
-  axpy(noisy, 1.0, noise);
-  return noisy;
-}
-
 }  // namespace
 
-Kfac::Kfac(nn::Model& model, nn::Loss loss, const KfacOptions& o) : model_(model), loss_(loss), opt_(o), rng_(o.seed) {
+Kfac::Kfac(std::shared_ptr<OutputMap> map, Tensor& theta, const KfacOptions& o)
+    : map_(std::move(map)), theta_(&theta), opt_(o), rng_(o.seed) {
+  DESCENT_CHECK(map_ != nullptr, InputError, "Kfac: no model (output map) given");
   DESCENT_CHECK(std::isfinite(o.learning_rate) && o.learning_rate > 0.0, InputError,
                 "Kfac: learning_rate must be a finite number > 0, got {}", o.learning_rate);
   DESCENT_CHECK(std::isfinite(o.damping) && o.damping > 0.0, InputError,
@@ -67,42 +42,19 @@ Kfac::Kfac(nn::Model& model, nn::Loss loss, const KfacOptions& o) : model_(model
   DESCENT_CHECK(o.inverse_every >= 1, InputError, "Kfac: inverse_every must be >= 1, got {}", o.inverse_every);
   DESCENT_CHECK(o.momentum >= 0.0 && o.momentum < 1.0, InputError, "Kfac: momentum must lie in [0, 1), got {}",
                 o.momentum);
-  DESCENT_CHECK(o.fisher == KfacFisher::empirical || loss == nn::Loss::softmax_cross_entropy ||
-                    loss == nn::Loss::mean_squared_error,
-                InputError,
+  DESCENT_CHECK(o.fisher == KfacFisher::empirical || map_->can_sample_targets(), InputError,
                 "Kfac: the sampled Fisher needs a likelihood to sample from (softmax_cross_entropy or "
                 "mean_squared_error), the loss is {}; use KfacFisher::empirical",
-                nn::loss_name(loss));
-  DESCENT_CHECK(model.input_shape().rank() == 1, InputError,
-                "Kfac: the model must take flat inputs (an MLP), its input shape is {}", model.input_shape());
-  const auto& info = model.parameters_info();
-  bool after_linear = false;
-  for (size_t l = 0; l < model.layers().size(); ++l) {
-    const nn::Layer* layer = model.layers()[l].get();
-    if (const auto* linear = dynamic_cast<const nn::Linear*>(layer)) {
-      LayerSlot s;
-      s.model_layer = l;
-      s.in = linear->in_features();
-      s.out = linear->out_features();
-      size_t p = 0;
-      while (p < info.size() && info[p].layer != static_cast<int>(l)) ++p;
-      s.weight_offset = info[p].offset;
-      s.weight_scale = linear->weight_scale();
-      if (linear->has_bias()) {
-        s.bias_offset = info[p + 1].offset;
-        s.bias_scale = linear->bias_scale();
-      }
-      layers_.push_back(s);
-      after_linear = true;
-    } else if (dynamic_cast<const nn::ActivationLayer*>(layer) && after_linear) {
-      after_linear = false;  // at most one activation per Linear layer
-    } else {
-      fail<InputError>("Kfac: layer {} ({}) is not supported: K-FAC here handles chains of Linear layers, each "
-                       "followed by at most one activation",
-                       l, layer->describe());
-    }
-  }
-  DESCENT_CHECK(!layers_.empty(), InputError, "Kfac: the model has no Linear layer");
+                map_->loss_name());
+  DESCENT_CHECK(map_->input_shape().rank() == 1, InputError,
+                "Kfac: the model must take flat inputs (an MLP), its input shape is {}", map_->input_shape());
+  DESCENT_CHECK(map_->dense_layers_cover_parameters(), InputError,
+                "Kfac: K-FAC here handles models whose dense (Linear) layers hold every parameter; {} does not",
+                map_->describe());
+  DESCENT_CHECK(theta.numel() == map_->dimension() && theta.dtype() == map_->dtype(), ShapeError,
+                "Kfac: θ is {} {}, the model has {} {} parameters", theta.numel(), dtype_name(theta.dtype()),
+                map_->dimension(), dtype_name(map_->dtype()));
+  layers_ = map_->dense_layers();
   a_.resize(layers_.size());
   g_.resize(layers_.size());
   a_chol_.resize(layers_.size());
@@ -112,43 +64,42 @@ Kfac::Kfac(nn::Model& model, nn::Loss loss, const KfacOptions& o) : model_(model
 
 void Kfac::batch_factors(const Tensor& inputs, const Tensor& targets, std::vector<MatrixXd>& a,
                          std::vector<MatrixXd>& g, Tensor* gradient, double* loss) {
-  DESCENT_CHECK(inputs.rank() == 2 && inputs.dim(1) == model_.input_shape()[0] && inputs.dim(0) >= 1, ShapeError,
-                "Kfac: inputs must be [B >= 1, {}], got {}", model_.input_shape()[0], inputs.shape());
-  DESCENT_CHECK(inputs.dtype() == model_.dtype(), ShapeError, "Kfac: inputs are {}, the model is {}",
-                dtype_name(inputs.dtype()), dtype_name(model_.dtype()));
+  const int64_t in = map_->input_shape()[0];
+  DESCENT_CHECK(inputs.rank() == 2 && inputs.dim(1) == in && inputs.dim(0) >= 1, ShapeError,
+                "Kfac: inputs must be [B >= 1, {}], got {}", in, inputs.shape());
+  DESCENT_CHECK(inputs.dtype() == map_->dtype(), ShapeError, "Kfac: inputs are {}, the model is {}",
+                dtype_name(inputs.dtype()), dtype_name(map_->dtype()));
   const int64_t b = inputs.dim(0);
-  std::vector<Var> params;
-  for (const Tensor& t : model_.parameter_views(model_.parameters())) params.emplace_back(t, true);
-  nn::ForwardContext ctx{false, nullptr};
-  std::vector<Var> outs;
-  const Var outputs = model_.forward(Var(inputs), params, ctx, &outs);
-  VarList pre_activations;
-  for (const auto& s : layers_) pre_activations.push_back(outs[s.model_layer]);
-  // The sum of per-example losses, so that δ_i = ∂ℓ_i/∂z_i row by row (ℓ_i depends on row i only).
-  const Var total = sum(nn::per_example_loss(loss_, outputs, targets));
-  const VarList deltas = grad(total, pre_activations);
-  VarList fisher_deltas = deltas;
-  if (opt_.fisher == KfacFisher::sampled) {
-    const Tensor sampled = sample_targets(loss_, outputs.value(), targets, rng_);
-    fisher_deltas = grad(sum(nn::per_example_loss(loss_, outputs, sampled)), pre_activations);
-  }
-  if (loss) *loss = total.value().item() / static_cast<double>(b);
+  // One forward pass; the backward passes of ∂ℓ/∂z with the data's targets (the gradient) and,
+  // for the true Fisher, with targets sampled from the model's predictive distribution. Row i
+  // of either cotangent is example i's own ∂ℓ_i/∂z_i, so δ_i row by row.
+  const bool sampled = opt_.fisher == KfacFisher::sampled;
+  Tensor z_loss;
+  const DenseActivity act = map_->dense_activity(*theta_, inputs, [&](const Tensor& z) {
+    z_loss = map_->loss_values(z, targets);
+    std::vector<Tensor> c{map_->loss_gradient(z, targets)};
+    if (sampled) c.push_back(map_->loss_gradient(z, map_->sample_targets(z, targets, rng_)));
+    return c;
+  });
+  const std::vector<Tensor>& deltas = act.signals[0];
+  const std::vector<Tensor>& fisher_deltas = act.signals[sampled ? 1 : 0];
+  if (loss) *loss = sum_all(z_loss) / static_cast<double>(b);
   a.resize(layers_.size());
   g.resize(layers_.size());
-  if (gradient) *gradient = Tensor::empty({model_.num_parameters()}, model_.dtype());
+  if (gradient) *gradient = Tensor::empty({map_->dimension()}, map_->dtype());
   for (size_t j = 0; j < layers_.size(); ++j) {
     const auto& s = layers_[j];
     const bool bias = s.bias_offset >= 0;
     // ā = (s_w a, s_b): the Linear layer's input, augmented for the bias.
     MatrixXd abar(b, s.in + (bias ? 1 : 0));
-    abar.leftCols(s.in) = s.weight_scale * to_matrix(s.model_layer == 0 ? inputs : outs[s.model_layer - 1].value());
+    abar.leftCols(s.in) = s.weight_scale * to_matrix(act.inputs[j]);
     if (bias) abar.col(s.in).setConstant(s.bias_scale);
     a[j] = gram(abar);
-    g[j] = gram(to_matrix(fisher_deltas[j].value()));
+    g[j] = gram(to_matrix(fisher_deltas[j]));
     if (gradient) {
       // ∇W̄ of the mean loss = (1/B) Σ_i δ_i ā_iᵀ: ∇W = s_w δᵀa / B, ∇b = s_b Σ_i δ_i / B.
-      const RowMatrix gw = to_matrix(deltas[j].value()).transpose() * abar / static_cast<double>(b);
-      dispatch_floating(model_.dtype(), "Kfac", [&](auto tag) {
+      const RowMatrix gw = to_matrix(deltas[j]).transpose() * abar / static_cast<double>(b);
+      dispatch_floating(map_->dtype(), "Kfac", [&](auto tag) {
         using T = decltype(tag);
         T* out = gradient->data<T>();
         for (int64_t o = 0; o < s.out; ++o) {
@@ -182,9 +133,9 @@ void Kfac::refresh_inverses() {
 }
 
 Tensor Kfac::precondition(const Tensor& gradient) const {
-  DESCENT_CHECK(gradient.numel() == model_.num_parameters(), ShapeError,
+  DESCENT_CHECK(gradient.numel() == map_->dimension(), ShapeError,
                 "Kfac::precondition: the gradient has {} elements, the model {} parameters", gradient.numel(),
-                model_.num_parameters());
+                map_->dimension());
   DESCENT_CHECK(a_chol_[0].rows() > 0, InputError, "Kfac::precondition: no inverses yet (take a step first)");
   Tensor out = gradient.clone().flatten();
   const Tensor gd = gradient.astype(DType::f64);
@@ -224,7 +175,7 @@ double Kfac::step(const Tensor& inputs, const Tensor& targets) {
   }
   if (steps_ % opt_.inverse_every == 0) refresh_inverses();
   const Tensor direction = precondition(gradient);
-  Tensor& theta = model_.parameters();
+  Tensor& theta = *theta_;
   if (opt_.momentum > 0.0) {
     if (!velocity_.defined()) velocity_ = Tensor::zeros(theta.shape(), theta.dtype());
     scale_inplace(velocity_, opt_.momentum);
@@ -237,4 +188,4 @@ double Kfac::step(const Tensor& inputs, const Tensor& targets) {
   return loss;
 }
 
-}  // namespace descent::train
+}  // namespace descent::optim
