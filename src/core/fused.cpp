@@ -150,6 +150,57 @@ Tensor max_pool2d_indices(const Tensor& x, const Window2d& win) {
   return out;
 }
 
+Tensor max_pool2d(const Tensor& x, const Window2d& win, Tensor& indices) {
+  const Geometry g = geometry(x.shape(), win, "max_pool2d");
+  DESCENT_CHECK(win.ph < win.kh && win.pw < win.kw, ShapeError,
+                "max_pool2d: padding {}x{} must be smaller than the window {}x{}", win.ph, win.pw, win.kh, win.kw);
+  indices = Tensor::empty({g.n * g.c, g.oh * g.ow}, DType::i64);
+  Tensor out = Tensor::empty({g.n, g.c, g.oh, g.ow}, x.dtype());
+  int64_t* pi = indices.data<int64_t>();
+  // Windows inside the image (no padding reached): no bounds checks in the inner loops.
+  const bool inside = win.ph == 0 && win.pw == 0 && (g.oh - 1) * win.sh + win.kh <= g.h &&
+                      (g.ow - 1) * win.sw + win.kw <= g.w;
+  dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    for (int64_t p = 0; p < g.n * g.c; ++p) {
+      const T* plane = px + p * g.h * g.w;
+      for (int64_t oh = 0; oh < g.oh; ++oh)
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          int64_t best = -1;
+          T bv = -std::numeric_limits<T>::infinity();
+          // The first maximal element wins; a NaN wins over numbers (it propagates).
+          auto visit = [&](int64_t y, int64_t xx) {
+            const T v = plane[y * g.w + xx];
+            if (best < 0 || v > bv || (v != v && bv == bv)) {
+              best = y * g.w + xx;
+              bv = v;
+            }
+          };
+          if (inside) {
+            for (int64_t i = 0; i < win.kh; ++i)
+              for (int64_t j = 0; j < win.kw; ++j) visit(oh * win.sh + i, ow * win.sw + j);
+          } else {
+            for (int64_t i = 0; i < win.kh; ++i) {
+              const int64_t y = oh * win.sh - win.ph + i;
+              if (y < 0 || y >= g.h) continue;
+              for (int64_t j = 0; j < win.kw; ++j) {
+                const int64_t xx = ow * win.sw - win.pw + j;
+                if (xx >= 0 && xx < g.w) visit(y, xx);
+              }
+            }
+          }
+          const int64_t o = p * g.oh * g.ow + oh * g.ow + ow;
+          pi[o] = best;
+          po[o] = bv;
+        }
+    }
+    return 0;
+  });
+  return out;
+}
+
 Tensor relu_backward(const Tensor& g, const Tensor& x) {
   // As PyTorch's threshold_backward: the gradient passes where x > 0 and where x is NaN (relu(NaN)
   // = NaN passed it on), and is 0 where x <= 0.

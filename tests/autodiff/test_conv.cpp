@@ -78,6 +78,32 @@ TEST(Conv, PoolingValues) {
       }
 }
 
+// The one-pass kernel (core max_pool2d) on both of its paths (windows inside the image: no
+// bounds checks; padded windows) and with ties: its values are the window maxima, its choices
+// those of max_pool2d_indices (the first maximal element), in float32 and float64.
+TEST(Conv, OnePassMaxPoolMatchesIndices) {
+  for (const Window2d& win : {Window2d{2, 2, 2, 2, 0, 0}, Window2d{3, 3, 2, 2, 0, 0}, Window2d{2, 3, 2, 2, 1, 1}}) {
+    for (DType dt : {DType::f64, DType::f32}) {
+      // Values rounded to a coarse grid so that windows hold ties.
+      Tensor x = uniform({2, 3, 7, 8}, -2, 2, 21);
+      for (int64_t i = 0; i < x.numel(); ++i) x.set(i, std::round(x.at(i)));
+      x = x.astype(dt);
+      Tensor index;
+      const Tensor y = max_pool2d(x, win, index);
+      const Tensor ref_index = max_pool2d_indices(x, win);
+      ASSERT_EQ(index.shape(), ref_index.shape());
+      const int64_t OH = win.out_h(7), OW = win.out_w(8), planes = 6;
+      ASSERT_EQ(y.shape(), Shape({2, 3, OH, OW}));
+      for (int64_t p = 0; p < planes; ++p)
+        for (int64_t o = 0; o < OH * OW; ++o) {
+          const int64_t k = p * OH * OW + o;
+          EXPECT_EQ(index.data<int64_t>()[k], ref_index.data<int64_t>()[k]);
+          EXPECT_EQ(y.at(k), x.at(p * 56 + index.data<int64_t>()[k]));
+        }
+    }
+  }
+}
+
 TEST(Conv, Im2colAndCol2imAreAdjoint) {
   const Window2d win{3, 3, 2, 2, 1, 1};
   const Tensor x = uniform({2, 2, 5, 6}, -1, 1, 6);

@@ -24,6 +24,9 @@ Tensor col2im(const Tensor& cols, const Shape& x_shape, const Window2d& w);
 // For each window of x [N, C, H, W], the flat index (in the H*W plane) of its first maximal
 // element, as int64 [N*C, OH*OW]; padded positions never win.
 Tensor max_pool2d_indices(const Tensor& x, const Window2d& w);
+// Max pooling of x [N, C, H, W] → [N, C, OH, OW] and, in `indices`, the choices of
+// max_pool2d_indices, from one pass (windows inside the image skip the bounds checks).
+Tensor max_pool2d(const Tensor& x, const Window2d& w, Tensor& indices);
 
 // ---- fused kernels for first-order backward passes ----
 // g where x > 0, else 0 (ReLU's VJP), same shapes.

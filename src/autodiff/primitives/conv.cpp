@@ -118,6 +118,24 @@ struct Conv2dBackwardWeightsNode final : Node {
   }
 };
 
+// max pooling with its choices fixed: linear, P x = gather(x, index) per plane; the VJP
+// scatters into the chosen positions (scatter_add, whose own VJP is the gather again).
+struct MaxPool2dNode final : Node {
+  Tensor index;  // [N·C, OH·OW]: flat positions in the H·W plane
+  Shape in_shape;
+  MaxPool2dNode(Tensor i, Shape s) : index(std::move(i)), in_shape(s) {}
+  const char* name() const override { return "max_pool2d"; }
+  VarList vjp(const Var& g, const std::vector<bool>&) override {
+    const int64_t planes = in_shape[0] * in_shape[1];
+    Var flat = reshape(g, Shape{planes, value.dim(2) * value.dim(3)});
+    return {reshape(scatter_add(flat, Shape{planes, in_shape[2] * in_shape[3]}, 1, index), in_shape)};
+  }
+  Var jvp(const VarList& t) override {
+    const int64_t planes = in_shape[0] * in_shape[1];
+    return Var(gather(t[0].value().reshape({planes, in_shape[2] * in_shape[3]}), 1, index).reshape(value.shape()));
+  }
+};
+
 }  // namespace
 
 Var conv2d(const Var& x, const Var& w, const Var& b, const ConvSpec& spec) {
@@ -143,11 +161,9 @@ Var col2im(const Var& cols, const Shape& x_shape, const Window2d& w) {
 }
 
 Var max_pool2d(const Var& x, const Window2d& w) {
-  const Shape& s = x.shape();
-  Tensor index = max_pool2d_indices(x.value(), w);
-  const int64_t oh = w.out_h(s[2]), ow = w.out_w(s[3]);
-  Var flat = reshape(x, Shape{s[0] * s[1], s[2] * s[3]});
-  return reshape(gather(flat, 1, index), Shape{s[0], s[1], oh, ow});
+  Tensor index;
+  Tensor y = max_pool2d(x.value(), w, index);
+  return make_node<MaxPool2dNode>(std::move(y), {x}, std::move(index), x.shape());
 }
 
 Var avg_pool2d(const Var& x, const Window2d& w) {
